@@ -1,0 +1,88 @@
+"""Symbol arithmetic with scalars, ``_power``, and the softmax family (softmax, log_softmax)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+
+from ..base import ShapeError
+from .registry import Op, register
+
+
+class _ScalarOp(Op):
+    """``data (op) scalar``, elementwise; output has data's shape and dtype."""
+
+    @dataclass(frozen=True)
+    class Params:
+        scalar: float = 1.0
+
+    def lower(self, p, ctx, data):
+        s = jnp.asarray(p.scalar, data.dtype)
+        return self.fn(data, s)
+
+
+def _scalar_op(name: str, hint: str, fn):
+    cls = type(name, (_ScalarOp,), {"fn": staticmethod(fn), "__doc__": f"{name}: {hint}",
+                                    "hint": property(lambda self: hint)})
+    return register(name)(cls)
+
+
+# MXNet compat: auto names drop the underscore before "scalar" (``_plusscalar0``), except for
+# ``_rpower_scalar`` which MXNet's Python layer calls by its registered name.
+_scalar_op("_plus_scalar", "_plusscalar", lambda x, s: x + s)
+_scalar_op("_minus_scalar", "_minusscalar", lambda x, s: x - s)
+_scalar_op("_rminus_scalar", "_rminusscalar", lambda x, s: s - x)
+_scalar_op("_mul_scalar", "_mulscalar", lambda x, s: x * s)
+_scalar_op("_div_scalar", "_divscalar", lambda x, s: x / s)
+_scalar_op("_rdiv_scalar", "_rdivscalar", lambda x, s: s / x)
+_scalar_op("_power_scalar", "_powerscalar", lambda x, s: x ** s)
+_scalar_op("_rpower_scalar", "_rpower_scalar", lambda x, s: s ** x)
+
+
+@register("_power", "_Power")
+class Power(Op):
+    """lhs ** rhs elementwise (same shapes; use broadcast_power to broadcast)."""
+
+    def arguments(self, p):
+        return ("lhs", "rhs")
+
+    def infer_shape(self, p, in_shapes):
+        lhs, rhs = in_shapes
+        if lhs is not None and rhs is not None and tuple(lhs) != tuple(rhs):
+            raise ShapeError(f"lhs {tuple(lhs)} and rhs {tuple(rhs)} must have the same shape "
+                             "(use broadcast_power to broadcast)")
+        known = lhs if lhs is not None else rhs
+        return [known, known], [known], []
+
+    def lower(self, p, ctx, lhs, rhs):
+        return lhs ** rhs
+
+
+class _SoftmaxBase(Op):
+    @dataclass(frozen=True)
+    class Params:
+        axis: int = -1
+        temperature: Optional[float] = None
+        dtype: Optional[str] = None
+        use_length: Optional[bool] = False
+
+    def _scaled(self, p, data):
+        return data if p.temperature in (None, 1.0) else data / p.temperature
+
+
+@register("softmax")
+class Softmax(_SoftmaxBase):
+    """softmax(data / temperature) along ``axis``."""
+
+    def lower(self, p, ctx, data):
+        return jax.nn.softmax(self._scaled(p, data), axis=p.axis)
+
+
+@register("log_softmax")
+class LogSoftmax(_SoftmaxBase):
+    """log(softmax(data / temperature)) along ``axis``."""
+
+    def lower(self, p, ctx, data):
+        return jax.nn.log_softmax(self._scaled(p, data), axis=p.axis)

@@ -1,0 +1,45 @@
+"""``mx.sym`` / ``mx.symbol``: Variable, Group, load/load_json and one function per operator.
+
+Operator functions (``mx.sym.FullyConnected``...) are made on first access from the registry,
+so an op registered later (``@symnet.ops.register``) is available here too.
+"""
+from __future__ import annotations
+
+import types
+
+from ..ops.registry import all_ops, get_op, has_op
+from .json_io import load, load_json
+from .symbol import Group, Node, Symbol, Variable, make_creator, var
+
+__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json"]
+
+_creators: dict = {}
+
+
+def _creator(name: str):
+    fn = _creators.get(name)
+    if fn is None:
+        fn = _creators[name] = make_creator(get_op(name), name.lower())
+    return fn
+
+
+def __getattr__(name: str):
+    if not name.startswith("__") and has_op(name):
+        return _creator(name)
+    raise AttributeError(f"module 'symnet.symbol' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | {n for n in all_ops() if not n.startswith("_")})
+
+
+class _Internal(types.ModuleType):
+    """``mx.sym._internal``: every operator, including the underscore-named ones."""
+
+    def __getattr__(self, name: str):
+        if has_op(name):
+            return _creator(name)
+        raise AttributeError(f"no operator {name!r}")
+
+
+_internal = _Internal("symnet.symbol._internal")
