@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..base import ShapeError
 from .registry import Op, choice, register
@@ -43,10 +44,10 @@ class SoftmaxOutput(Op):
     def label_shape(self, p, data):
         """The hard-label shape MXNet expects for ``data``."""
         if p.multi_output:
-            return (data[0],) + tuple(data[2:])
-        if p.preserve_shape:
-            return tuple(data[:-1])
-        return (data[0],)
+            return (data[0], _prod(data[2:]))
+        # MXNet compat: otherwise the label shape is data's shape without its last axis, even
+        # though a flattened (N, -1) softmax reads only the first N label values.
+        return tuple(data[:-1])
 
     def infer_shape(self, p, in_shapes):
         data, label = in_shapes
@@ -57,7 +58,8 @@ class SoftmaxOutput(Op):
         want = self.label_shape(p, data)
         if label is None:
             label = want
-        elif tuple(label) != tuple(want) and tuple(label) != tuple(data):
+        elif tuple(label) != tuple(want) and tuple(label) != tuple(data) and not (
+                p.multi_output and tuple(label) == (data[0],) + tuple(data[2:])):
             raise ShapeError(f"label has shape {tuple(label)}, expected {want} (class indices) "
                              f"or {tuple(data)} (soft labels) for data {tuple(data)}")
         return [data, label], [data], []
@@ -82,10 +84,12 @@ class SoftmaxOutput(Op):
             target = label.reshape(prob.shape).astype(prob.dtype)
             valid = jnp.ones(prob.shape[:axis] + prob.shape[axis + 1:], prob.dtype)
         else:
-            lab = label.reshape(prob.shape[:axis] + prob.shape[axis + 1:])
+            rows = prob.shape[:axis] + prob.shape[axis + 1:]
+            lab = label.reshape(-1)[:int(np.prod(rows))].reshape(rows)
             idx = lab.astype(jnp.int32)
             target = jax.nn.one_hot(idx, num_class, dtype=prob.dtype, axis=axis)
-            if p.smooth_alpha:
+            if p.smooth_alpha and not p.multi_output:
+                # MXNet compat: 1.9.1 applies label smoothing only without multi_output.
                 a = p.smooth_alpha
                 target = target * (1.0 - a) + (1.0 - target) * (a / (num_class - 1))
             valid = (lab != p.ignore_label).astype(prob.dtype)
@@ -95,12 +99,15 @@ class SoftmaxOutput(Op):
         scale = jnp.asarray(p.grad_scale, prob.dtype)
         extra = _prod(prob.shape[2:]) if p.multi_output else 1
         if p.normalization == "batch":
-            scale = scale / (prob.shape[0] * extra)
+            rows = _prod(prob.shape[:-1]) if p.preserve_shape else prob.shape[0] * extra
+            scale = scale / rows
         elif p.normalization == "valid":
             scale = scale / jnp.maximum(jnp.sum(valid), 1.0)
         elif p.multi_output:
             scale = scale / extra
         g = g * scale
         if p.out_grad:
-            g = g * out_grads[0].reshape(g.shape)
+            # MXNet compat: 1.9.1's executor hands this op its own output as the "output
+            # gradient" (in-place buffer), so out_grad=True scales by the softmax itself.
+            g = g * outputs[0].reshape(g.shape)
         return g.reshape(data.shape), None

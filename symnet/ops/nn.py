@@ -218,13 +218,13 @@ class Pooling(Op):
         dims = (1, 1) + kernel
         strides = (1, 1) + stride
         if p.pool_type == "max":
-            init = jnp.array(-jnp.inf, data.dtype)
+            init = np.array(-np.inf, data.dtype)
             out = lax.reduce_window(data, init, lax.max, dims, strides, padding)
             return out, out
         if p.pool_type == "lp":
             pv = p.p_value if p.p_value is not None else 2
             powed = data if pv == 1 else data ** pv
-            s = lax.reduce_window(powed, jnp.array(0, data.dtype), lax.add, dims, strides, padding)
+            s = lax.reduce_window(powed, np.array(0, data.dtype), lax.add, dims, strides, padding)
             if pv == 1:
                 return s
             if pv == 2:
@@ -232,7 +232,7 @@ class Pooling(Op):
             if pv == 3:
                 return jnp.cbrt(s)
             return s ** (1.0 / pv)
-        total = lax.reduce_window(data, jnp.array(0, data.dtype), lax.add, dims, strides, padding)
+        total = lax.reduce_window(data, np.array(0, data.dtype), lax.add, dims, strides, padding)
         if p.pool_type == "sum":
             return total
         count_pad = True if p.count_include_pad is None else p.count_include_pad

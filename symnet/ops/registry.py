@@ -85,6 +85,11 @@ class Op:
         """All outputs the node has (MXNet counts hidden ones, e.g. Dropout's mask, in its JSON)."""
         return len(self.outputs(p))
 
+    def auto_attrs(self, p, slot: str) -> Dict[str, str]:
+        """Extra attributes of the variable auto-created for input ``slot`` (e.g. BatchNorm's
+        moving statistics carry ``__init__``)."""
+        return {}
+
     def auto_input(self, p, arg: str) -> bool:
         """Whether a missing input ``arg`` is created as the variable ``<node>_<arg>``."""
         return True
@@ -149,6 +154,16 @@ def register(name: str, *aliases: str):
         return cls
 
     return deco
+
+
+def alias(name: str, *aliases: str) -> None:
+    """Register more names for the already registered operator ``name``."""
+    op = _REGISTRY[name]
+    for key in aliases:
+        if key in _REGISTRY and _REGISTRY[key] is not op:
+            raise RuntimeError(f"operator alias {key!r} already names {_REGISTRY[key]!r}")
+        _REGISTRY[key] = op
+    op.aliases = tuple(op.aliases) + tuple(a for a in aliases if a not in op.aliases)
 
 
 def has_op(name: str) -> bool:

@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from ..base import ShapeError
-from .registry import Op, register
+from . import math as _math  # noqa: F401  (registers elemwise_*, aliased below)
+from .registry import Op, alias, register
 
 
 class _ScalarOp(Op):
@@ -86,3 +87,16 @@ class LogSoftmax(_SoftmaxBase):
 
     def lower(self, p, ctx, data):
         return jax.nn.log_softmax(self._scaled(p, data), axis=p.axis)
+
+
+# The names MXNet's Python layer calls for symbol arithmetic (auto names follow the name used:
+# ``_Plus`` gives ``_plus0``).
+alias("elemwise_add", "_Plus", "_plus", "_add")
+alias("elemwise_sub", "_Minus", "_minus", "_sub")
+alias("elemwise_mul", "_Mul", "_mul")
+alias("elemwise_div", "_Div", "_div")
+for _name, _camel in (("_plus_scalar", "_PlusScalar"), ("_minus_scalar", "_MinusScalar"),
+                      ("_rminus_scalar", "_RMinusScalar"), ("_mul_scalar", "_MulScalar"),
+                      ("_div_scalar", "_DivScalar"), ("_rdiv_scalar", "_RDivScalar"),
+                      ("_power_scalar", "_PowerScalar"), ("_rpower_scalar", "_RPowerScalar")):
+    alias(_name, _camel)

@@ -23,6 +23,35 @@ def _creator(name: str):
     return fn
 
 
+def _binary_fn(same: str, scalar: str, doc: str):
+    def fn(left, right, name=None, attr=None):
+        kw = {"name": name, "attr": attr}
+        if isinstance(left, Symbol) and isinstance(right, Symbol):
+            return _creator(same)(left, right, **kw)
+        if isinstance(left, Symbol):
+            return _creator(scalar)(left, scalar=right, **kw)
+        if isinstance(right, Symbol):
+            return _creator(scalar)(right, scalar=left, **kw)
+        raise TypeError(f"{doc}: at least one argument must be a Symbol")
+
+    fn.__doc__ = doc
+    return fn
+
+
+maximum = _binary_fn("_Maximum", "_MaximumScalar", "Elementwise maximum of symbols/scalars.")
+minimum = _binary_fn("_Minimum", "_MinimumScalar", "Elementwise minimum of symbols/scalars.")
+
+
+def pow(base, exp, name=None, attr=None):  # noqa: A001 - MXNet's name
+    """``base ** exp`` for symbols and scalars."""
+    if isinstance(base, Symbol):
+        return base.__pow__(exp)
+    return exp.__rpow__(base)
+
+
+power = pow
+
+
 def __getattr__(name: str):
     if not name.startswith("__") and has_op(name):
         return _creator(name)

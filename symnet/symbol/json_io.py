@@ -28,6 +28,13 @@ def _inline(value: Any) -> str:
     return str(value)
 
 
+def _array(values: List[Any], level: int) -> str:
+    """dmlc::JSONWriter writes arrays of more than 10 entries one entry per line."""
+    if len(values) > 10:
+        return _block([_inline(v) for v in values], level, "[]")
+    return _inline(values)
+
+
 def _block(items: List[str], level: int, brackets: str) -> str:
     """dmlc::JSONWriter's multi-line form (items end with ``", "`` then a newline)."""
     if not items:
@@ -55,16 +62,18 @@ def to_json(sym: Symbol) -> str:
                   f'"name": {_s(node.name)}']
         if node.attrs:
             fields.append(f'"attrs": {_attrs_text(node.attrs, 3)}')
-        inputs = [[index[id(src)], idx, 0] for src, idx in node.inputs]
-        fields.append(f'"inputs": {_inline(inputs)}')
+        # MXNet compat: an input read as auxiliary state (mutated) is written as version 1.
+        inputs = [[index[id(src)], idx, int(slot >= node.num_args and src.op is None)]
+                  for slot, (src, idx) in enumerate(node.inputs)]
+        fields.append(f'"inputs": {_array(inputs, 3)}')
         nodes.append(_block(fields, 2, "{}"))
         row_ptr.append(row_ptr[-1] + node.num_outputs)
     arg_nodes = [i for i, n in enumerate(order) if n.op is None]
     heads = [[index[id(n)], i, 0] for n, i in sym._outputs]
     top = [f'"nodes": {_block(nodes, 1, "[]")}',
-           f'"arg_nodes": {_inline(arg_nodes)}',
-           f'"node_row_ptr": {_inline(row_ptr)}',
-           f'"heads": {_inline(heads)}',
+           f'"arg_nodes": {_array(arg_nodes, 1)}',
+           f'"node_row_ptr": {_array(row_ptr, 1)}',
+           f'"heads": {_array(heads, 1)}',
            f'"attrs": {_inline({"mxnet_version": ["int", MXNET_VERSION]})}']
     return _block(top, 0, "{}")
 

@@ -511,7 +511,9 @@ def _create(op: Op, hint: str, args: Sequence[Any], kwargs: Dict[str, Any]) -> S
                 raise GraphError(f"{op.name} '{node_name}' (created at {site}): input {slot!r} "
                                  "is required")
             # MXNet compat: auto-created variables copy the operator's attributes.
-            var_node = Node(None, f"{node_name}_{slot}", dict(attrs), None, (), site)
+            var_attrs = dict(attrs)
+            var_attrs.update(op.auto_attrs(params, slot))
+            var_node = Node(None, f"{node_name}_{slot}", var_attrs, None, (), site)
             entries[i] = (var_node, 0)
     node = Node(op, node_name, attrs, params, entries, site)
     return Symbol([(node, i) for i in range(node.num_visible)])

@@ -1,0 +1,278 @@
+"""The jitted train/eval/predict steps that FeedForward and Module share.
+
+One training step is one jitted call: forward, backward (MXNet's head-gradient semantics through
+the compiled graph), optimizer update and metric accumulation, with parameters, optimizer state,
+auxiliary state and metric state donated. Nothing is read back to the host per batch; the host
+reads the metric only when a callback asks for it.
+
+The step functions take a ``mesh`` placement hook: parameters replicated, batch sharded along
+its first axis, so the same code runs data-parallel under a ``jax.sharding.Mesh``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .base import GraphError, ShapeError, SymnetError, shape_str
+from .compiler import Graph, compile_symbol
+from .ndarray import NDArray
+from .symbol.symbol import Symbol
+
+__all__ = ["Trainer", "NonFiniteError", "batch_arrays"]
+
+Arrays = Dict[str, jax.Array]
+
+
+class NonFiniteError(SymnetError, FloatingPointError):
+    """The training outputs became NaN or infinite."""
+
+
+def _data_of(x: Any) -> Any:
+    return x._data if isinstance(x, NDArray) else x
+
+
+def batch_arrays(names: Sequence[str], arrays: Sequence[Any], batch_size: int,
+                 what: str) -> Tuple[Arrays, int]:
+    """Device arrays for one batch, wrap-padded to ``batch_size`` (returns the extra pad)."""
+    out: Arrays = {}
+    extra = 0
+    if len(arrays) != len(names):
+        raise GraphError(f"{what}: {len(arrays)} arrays for names {list(names)}")
+    for name, arr in zip(names, arrays):
+        a = jnp.asarray(_data_of(arr))
+        n = a.shape[0] if a.ndim else 0
+        if n == 0:
+            raise ShapeError(f"{what}: {name!r} is an empty batch (shape {shape_str(a.shape)})")
+        if n < batch_size:
+            # A short final batch is padded by repeating its rows (as MXNet's 'pad' does), so
+            # the compiled step keeps its shape; the padded rows are masked out of metrics.
+            idx = np.arange(batch_size) % n
+            a = a[idx]
+            extra = batch_size - n
+        elif n > batch_size:
+            raise ShapeError(f"{what}: {name!r} has batch {n}, larger than the bound batch "
+                             f"size {batch_size}")
+        out[name] = a
+    return out, extra
+
+
+@dataclass
+class TrainState:
+    """Everything a step reads and writes (a pytree of device arrays)."""
+
+    params: Arrays
+    fixed: Arrays
+    aux: Arrays
+    opt: Any = None
+    metric: Any = None
+    bad_batch: Any = field(default_factory=lambda: jnp.asarray(-1, jnp.int32))
+
+
+class Trainer:
+    """Compiled steps for one symbol with given data/label names."""
+
+    def __init__(self, symbol: Symbol, data_names: Sequence[str], label_names: Sequence[str],
+                 fixed_param_names: Sequence[str] = ()) -> None:
+        self.symbol = symbol
+        self.graph: Graph = compile_symbol(symbol)
+        args = self.graph.arg_names
+        self.data_names = [n for n in data_names]
+        self.label_names = [n for n in label_names if n in args]
+        missing = [n for n in self.data_names if n not in args]
+        if missing:
+            raise GraphError(f"data names {missing} are not inputs of the graph; its arguments "
+                             f"are {args}")
+        inputs = set(self.data_names) | set(self.label_names)
+        self.param_names = [n for n in args if n not in inputs]
+        fixed = set(fixed_param_names)
+        self.trainable = [n for n in self.param_names if n not in fixed]
+        self.fixed = [n for n in self.param_names if n in fixed]
+        self._cache: Dict[Any, Callable] = {}
+        self.compile_count = 0
+
+    # ---- step builders ------------------------------------------------------------------------
+    def train_step(self, optimizer: Any, metric: Any) -> Callable:
+        """``jit(state, inputs, mask, key, nbatch) -> (state, outputs)`` (state donated).
+
+        ``outputs`` is empty unless the metric must be updated on the host.
+        """
+        key = ("train", id(optimizer), id(metric))
+        fn = self._cache.get(key)
+        if fn is not None:
+            return fn
+        graph, label_names = self.graph, self.label_names
+        use_metric = metric is not None and getattr(metric, "device_capable", False)
+
+        def step(state: TrainState, inputs: Arrays, mask, key, nbatch):
+            self.compile_count += 1  # runs at trace time only: counts compilations
+            rng = jax.random.fold_in(key, nbatch) if graph.needs_rng else None
+
+            def forward(p):
+                outs, new_aux = graph.apply({**p, **state.fixed, **inputs}, state.aux, rng, True)
+                return outs, new_aux
+
+            outs, vjp, new_aux = jax.vjp(forward, state.params, has_aux=True)
+            # MXNet compat: backward() without out_grads uses ones; loss heads ignore them.
+            (grads,) = vjp(tuple(jnp.ones_like(o) for o in outs))
+            params, opt = optimizer.step(state.params, grads, state.opt)
+            mstate = state.metric
+            if use_metric:
+                mstate = metric.device_update(mstate, [inputs[n] for n in label_names],
+                                              list(outs), mask)
+            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(o)) for o in outs]))
+            bad = jnp.where((state.bad_batch < 0) & ~finite, nbatch, state.bad_batch)
+            new = TrainState(params, state.fixed, new_aux, opt, mstate, bad)
+            return new, (outs if not use_metric and metric is not None else ())
+
+        fn = self._cache[key] = jax.jit(step, donate_argnums=(0,))
+        return fn
+
+    def eval_step(self, metric: Any) -> Callable:
+        """``jit(params, fixed, aux, mstate, inputs, mask) -> (mstate, outputs)``."""
+        key = ("eval", id(metric))
+        fn = self._cache.get(key)
+        if fn is not None:
+            return fn
+        graph, label_names = self.graph, self.label_names
+        use_metric = metric is not None and getattr(metric, "device_capable", False)
+
+        def step(params, fixed, aux, mstate, inputs, mask):
+            self.compile_count += 1
+            outs, _ = graph.apply({**params, **fixed, **inputs}, aux, None, False)
+            if use_metric:
+                mstate = metric.device_update(mstate, [inputs[n] for n in label_names],
+                                              list(outs), mask)
+            return mstate, outs
+
+        fn = self._cache[key] = jax.jit(step)
+        return fn
+
+    def predict_step(self) -> Callable:
+        """``jit(params, fixed, aux, inputs) -> outputs`` (labels not needed)."""
+        fn = self._cache.get("predict")
+        if fn is None:
+            graph = self.graph
+
+            def step(params, fixed, aux, inputs):
+                self.compile_count += 1
+                feed = {**params, **fixed, **inputs}
+                # Inference never needs labels: loss heads ignore them in forward.
+                for name in self.label_names:
+                    if name not in feed:
+                        feed[name] = jnp.zeros((), jnp.float32)
+                outs, _ = graph.apply(feed, aux, None, False)
+                return outs
+
+            fn = self._cache["predict"] = jax.jit(step)
+        return fn
+
+
+class Session:
+    """Device-resident training state for one bound graph, driven batch by batch."""
+
+    def __init__(self, trainer: Trainer, arg_params: Dict[str, NDArray],
+                 aux_params: Dict[str, NDArray], batch_size: int) -> None:
+        self.trainer = trainer
+        self.batch_size = int(batch_size)
+        self.input_names = trainer.data_names + trainer.label_names
+        take = lambda names, src: {n: jnp.array(_data_of(src[n])) for n in names}  # noqa: E731
+        self.state = TrainState(params=take(trainer.trainable, arg_params),
+                                fixed=take(trainer.fixed, arg_params),
+                                aux=take(trainer.graph.aux_names, aux_params))
+        self.optimizer = None
+        self._masks: Dict[int, jax.Array] = {}
+        from . import random as _random
+        self._key = _random.next_key()
+
+    def set_optimizer(self, optimizer: Any) -> None:
+        """Use ``optimizer`` (symnet Optimizer) from the next step on; state starts fresh."""
+        self.optimizer = optimizer
+        self.state.opt = optimizer.init(self.state.params)
+
+    def _mask(self, pad: int) -> jax.Array:
+        mask = self._masks.get(pad)
+        if mask is None:
+            real = np.arange(self.batch_size) < self.batch_size - pad
+            mask = self._masks[pad] = jnp.asarray(real, jnp.float32)
+        return mask
+
+    def inputs(self, batch: Any, with_label: bool = True) -> Tuple[Arrays, int]:
+        """Device arrays of ``batch`` (a DataBatch) and its total pad."""
+        names = self.trainer.data_names + (self.trainer.label_names if with_label else [])
+        arrays = list(batch.data) + (list(batch.label or []) if with_label else [])
+        inputs, extra = batch_arrays(names, arrays[:len(names)], self.batch_size, "batch")
+        return inputs, int(batch.pad or 0) + extra
+
+    def train_batch(self, batch: Any, nbatch: int, metric: Any) -> None:
+        """One optimizer step on ``batch``; the metric accumulates on the device."""
+        inputs, pad = self.inputs(batch)
+        device_metric = metric is not None and getattr(metric, "device_capable", False)
+        self.state.metric = metric.device_state() if device_metric else None
+        step = self.trainer.train_step(self.optimizer, metric)
+        self.state, outs = step(self.state, inputs, self._mask(pad), self._key, nbatch)
+        if device_metric:
+            metric.device_stash(self.state.metric)
+        elif metric is not None:
+            real = self.batch_size - pad
+            metric.update([NDArray(inputs[n][:real]) for n in self.trainer.label_names],
+                          [NDArray(o[:real]) for o in outs])
+
+    def eval_batch(self, batch: Any, metric: Any) -> List[jax.Array]:
+        """Forward in inference mode; updates ``metric`` (padded rows excluded)."""
+        inputs, pad = self.inputs(batch)
+        device_metric = getattr(metric, "device_capable", False)
+        mstate = metric.device_state() if device_metric else None
+        step = self.trainer.eval_step(metric if device_metric else None)
+        mstate, outs = step(self.state.params, self.state.fixed, self.state.aux, mstate,
+                            inputs, self._mask(pad))
+        real = self.batch_size - pad
+        if device_metric:
+            metric.device_stash(mstate)
+        elif metric is not None:
+            metric.update([NDArray(inputs[n][:real]) for n in self.trainer.label_names],
+                          [NDArray(o[:real]) for o in outs])
+        return [o[:real] for o in outs]
+
+    def predict_batch(self, batch: Any) -> List[jax.Array]:
+        """Outputs of ``batch`` without padded rows (no labels needed)."""
+        inputs, pad = self.inputs(batch, with_label=False)
+        outs = self.trainer.predict_step()(self.state.params, self.state.fixed,
+                                           self.state.aux, inputs)
+        return [o[:self.batch_size - pad] for o in outs]
+
+    def export(self, arg_params: Dict[str, NDArray], aux_params: Dict[str, NDArray]) -> None:
+        """Copy the device state into the given NDArrays (new buffers: the state is donated)."""
+        for src in (self.state.params, self.state.fixed):
+            for n, v in src.items():
+                arg_params[n]._data = jnp.array(v, copy=True)
+        for n, v in self.state.aux.items():
+            aux_params[n]._data = jnp.array(v, copy=True)
+
+    def load(self, arg_params: Dict[str, Any], aux_params: Dict[str, Any]) -> None:
+        """Replace device parameters with the given values (same names and shapes)."""
+        for group in (self.state.params, self.state.fixed):
+            for n in group:
+                if n in arg_params:
+                    group[n] = jnp.array(_data_of(arg_params[n]))
+        for n in self.state.aux:
+            if n in aux_params:
+                self.state.aux[n] = jnp.array(_data_of(aux_params[n]))
+
+
+def check_finite(state: TrainState, epoch: int, logger: Optional[logging.Logger] = None) -> None:
+    """Raise NonFiniteError if a step of this epoch produced NaN/inf outputs."""
+    bad = int(jax.device_get(state.bad_batch))
+    if bad >= 0:
+        raise NonFiniteError(
+            f"training outputs became NaN or infinite at epoch {epoch}, batch {bad}; lower the "
+            "learning rate, add clip_gradient, or check the data for NaN/inf values")
+
+
+jax.tree_util.register_dataclass(
+    TrainState, data_fields=["params", "fixed", "aux", "opt", "metric", "bad_batch"],
+    meta_fields=[])
