@@ -21,7 +21,7 @@ from .context import Context, cpu
 from .ndarray import NDArray
 from .symbol import load as _load_symbol
 from .symbol.symbol import Symbol
-from .trainer import Session, Trainer, check_finite
+from .trainer import Session, Trainer, check_finite, check_labels
 
 __all__ = ["FeedForward", "save_checkpoint", "load_checkpoint", "load_params", "BatchEndParam"]
 
@@ -139,7 +139,11 @@ class FeedForward:
         self.epoch_size = epoch_size
         self.optimizer = optimizer
         # MXNet compat: FeedForward's default is Uniform(0.01), not mx.init.Uniform()'s 0.07.
-        self.initializer = initializer if initializer is not None else _init.Uniform(0.01)
+        if initializer is None:
+            initializer = _init.Uniform(0.01)
+        elif isinstance(initializer, str):
+            initializer = _init.create(initializer)  # lists the known names if unknown
+        self.initializer = initializer
         self.numpy_batch_size = numpy_batch_size
         self.arg_params = dict(arg_params) if arg_params else None
         self.aux_params = dict(aux_params) if aux_params else None
@@ -278,12 +282,14 @@ class FeedForward:
             raise ValueError("FeedForward.fit: num_epoch is not set")
         descs = list(data.provide_data) + list(data.provide_label or [])
         _, param_names, _ = self._init_params(self._input_shapes(descs))
+        check_labels(self.symbol, data, self._input_shapes(descs))
         batch_size = data.batch_size
         optimizer = self._make_optimizer(batch_size, param_names)
         eval_metric = _metric.create(eval_metric)
         trainer = Trainer(self.symbol, [d[0] for d in data.provide_data],
                           self._label_names(data))
-        session = Session(trainer, self.arg_params, self.aux_params, batch_size)
+        session = Session(trainer, self.arg_params, self.aux_params, batch_size,
+                          self._input_shapes(descs))
         session.set_optimizer(optimizer)
         self._trainer, self._session = trainer, session
         logger.info("Start training with %s", str(self.ctx))

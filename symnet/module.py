@@ -17,7 +17,7 @@ from .context import Context, cpu
 from .model import _call, check_params, load_checkpoint, save_checkpoint
 from .ndarray import NDArray
 from .symbol.symbol import Symbol
-from .trainer import Session, Trainer, check_finite
+from .trainer import Session, Trainer, check_finite, check_labels
 
 __all__ = ["Module", "BaseModule"]
 
@@ -124,12 +124,11 @@ class Module:
             return
         if not self.binded:
             raise SymnetError("init_params: call bind() first")
-        initializer = initializer if initializer is not None else _init.Uniform(0.01)
         if arg_params or aux_params:
             check_params(self._symbol, {n: self._arg_shapes[n] for n in self._param_names},
                          self._aux_shapes, arg_params or {}, aux_params or {},
-                         allow_missing or initializer is not None, allow_extra,
-                         "Module.init_params")
+                         allow_missing, allow_extra, "Module.init_params")
+        initializer = initializer if initializer is not None else _init.Uniform(0.01)
         attrs = self._symbol.attr_dict()
         self._arg_params, self._aux_params = {}, {}
         for names, shapes, given, out in ((self._param_names, self._arg_shapes, arg_params,
@@ -153,7 +152,8 @@ class Module:
         batch = self._data_shapes[0][1][0] if self._data_shapes else 1
         trainer = Trainer(self._symbol, self._data_names, self._label_names,
                           self._fixed_param_names)
-        self._session = Session(trainer, self._arg_params, self._aux_params, batch)
+        self._session = Session(trainer, self._arg_params, self._aux_params, batch,
+                                dict(self._data_shapes + self._label_shapes))
         if self._optimizer is not None:
             self._session.set_optimizer(self._optimizer)
 
@@ -267,6 +267,7 @@ class Module:
                          allow_missing=allow_missing, force_init=force_init)
         self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
                             optimizer_params=optimizer_params)
+        check_labels(self._symbol, train_data, dict(self._data_shapes + self._label_shapes))
         validation_metric = validation_metric or eval_metric
         eval_metric = _metric.create(eval_metric)
         session = self._session

@@ -176,7 +176,8 @@ class Session:
     """Device-resident training state for one bound graph, driven batch by batch."""
 
     def __init__(self, trainer: Trainer, arg_params: Dict[str, NDArray],
-                 aux_params: Dict[str, NDArray], batch_size: int) -> None:
+                 aux_params: Dict[str, NDArray], batch_size: int,
+                 input_shapes: Optional[Dict[str, Tuple[int, ...]]] = None) -> None:
         self.trainer = trainer
         self.batch_size = int(batch_size)
         self.input_names = trainer.data_names + trainer.label_names
@@ -186,6 +187,8 @@ class Session:
                                 aux=take(trainer.graph.aux_names, aux_params))
         self.optimizer = None
         self._masks: Dict[int, jax.Array] = {}
+        self._shapes: Dict[str, Any] = {
+            n: (tuple(s), None) for n, s in (input_shapes or {}).items()}
         from . import random as _random
         self._key = _random.next_key()
 
@@ -206,6 +209,13 @@ class Session:
         names = self.trainer.data_names + (self.trainer.label_names if with_label else [])
         arrays = list(batch.data) + (list(batch.label or []) if with_label else [])
         inputs, extra = batch_arrays(names, arrays[:len(names)], self.batch_size, "batch")
+        for name, arr in inputs.items():
+            want = self._shapes.setdefault(name, (tuple(arr.shape), arr.dtype))
+            if tuple(arr.shape) != want[0]:
+                raise ShapeError(
+                    f"graph input {name!r} received a batch of shape {shape_str(arr.shape)}, but "
+                    f"the graph was bound with {shape_str(want[0])}; every batch must have the "
+                    "same per-sample shape")
         return inputs, int(batch.pad or 0) + extra
 
     def train_batch(self, batch: Any, nbatch: int, metric: Any) -> None:
@@ -262,6 +272,44 @@ class Session:
         for n in self.state.aux:
             if n in aux_params:
                 self.state.aux[n] = jnp.array(_data_of(aux_params[n]))
+
+
+def check_labels(symbol: Symbol, data: Any, input_shapes: Dict[str, Tuple[int, ...]]) -> None:
+    """Refuse class labels outside ``[0, num_classes)`` before training starts.
+
+    Checked once per fit on iterators that hold their labels in memory (``label_arrays``), for
+    every SoftmaxOutput head whose label is fed by the iterator. ``ignore_label`` is allowed
+    when ``use_ignore`` is set.
+    """
+    labels = dict(getattr(data, "label_arrays", None) or [])
+    if not labels:
+        return
+    from .passes import node_shapes
+    shapes = node_shapes(symbol, input_shapes)
+    for node in symbol._topo():
+        if node.op is None or node.op.name != "SoftmaxOutput":
+            continue
+        (src, idx), (lab, _) = node.inputs[0], node.inputs[1]
+        if lab.op is not None or lab.name not in labels:
+            continue
+        dshape = shapes.get((id(src), idx))
+        if not dshape:
+            continue
+        p = node.params
+        classes = dshape[-1] if p.preserve_shape else (
+            dshape[1] if p.multi_output else int(np.prod(dshape[1:])))
+        values = np.asarray(jax.device_get(labels[lab.name]))
+        if values.shape[1:] == tuple(dshape[1:]):
+            continue  # soft labels
+        bad = (values < 0) | (values >= classes) | (values != np.floor(values))
+        if p.use_ignore:
+            bad &= values != p.ignore_label
+        if bad.any():
+            first = values[bad].reshape(-1)[0]
+            raise ValueError(
+                f"{node.describe()}: label {lab.name!r} holds {int(bad.sum())} values outside "
+                f"the {classes} classes 0..{classes - 1} (e.g. {first!r}); the data's output "
+                f"shape is {shape_str(dshape)}")
 
 
 def check_finite(state: TrainState, epoch: int, logger: Optional[logging.Logger] = None) -> None:

@@ -6,6 +6,7 @@ import os
 import tempfile
 from typing import Any, Dict, List
 
+from .. import attribute
 from ..base import GraphError, SymnetError
 from ..ops.registry import get_op, has_op, param_names, parse_params
 from .symbol import Node, Symbol
@@ -88,6 +89,9 @@ def write_atomic(fname: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(fname))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -135,6 +139,8 @@ def _load_node(spec: Dict[str, Any], nid: int, built: List[Node], source: str) -
     attrs: Dict[str, str] = {}
     for key in ("param", "attr", "attrs"):  # legacy (<0.9) files use param/attr
         attrs.update({k: str(v) for k, v in (spec.get(key) or {}).items()})
+    # MXNet compat: old files store lr_mult/wd_mult/ctx_group plainly; MXNet renames them.
+    attrs = attribute.normalize(attrs)
     name, op_name = spec["name"], spec["op"]
     site = f"{source} node {nid}"
     if op_name == "null":

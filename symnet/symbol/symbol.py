@@ -204,7 +204,8 @@ class Symbol:
         """Attributes of the head node (``recursive`` is MXNet's deprecated form of attr_dict)."""
         if recursive:
             raise DeprecationWarning("list_attr(recursive=True) is deprecated; use attr_dict()")
-        node = self._entry("list_attr")[0]
+        # MXNet compat: a group answers with the attributes of its first output's node.
+        node = self._outputs[0][0]
         return attribute.with_hidden_copies(node.attrs)
 
     def attr_dict(self) -> Dict[str, Dict[str, str]]:
