@@ -203,11 +203,10 @@ def bind(symbol: Symbol, ctx, args, args_grad=None, grad_req="write",
 
 def simple_bind(symbol: Symbol, ctx, grad_req="write", type_dict=None, **shapes) -> Executor:
     """Allocate zero arrays from input shapes (and gradients where grad_req != 'null')."""
-    arg_s, _, aux_s = symbol.infer_shape(**shapes)
-    if arg_s is None:
-        _, _, _ = symbol.infer_shape_partial(**shapes)
-        unknown = [n for n, s in zip(symbol.list_arguments(),
-                                     symbol.infer_shape_partial(**shapes)[0]) if s == ()]
+    arg_s, _, aux_s = symbol.infer_shape_partial(**shapes)
+    unknown = [n for n, s in zip(symbol.list_arguments() + symbol.list_auxiliary_states(),
+                                 arg_s + aux_s) if s == ()]
+    if unknown:
         raise ShapeError(f"simple_bind: cannot infer the shapes of {unknown}; pass them as "
                          "keyword arguments, e.g. data=(batch, ...)")
     types = {n: np.float32 for n in symbol.list_inputs()}

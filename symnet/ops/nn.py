@@ -31,10 +31,10 @@ def _spatial(values: Tuple[int, ...], nd: int, default: int, what: str) -> Tuple
 
 
 def _fill(shapes, i, shape):
-    """Return ``shapes`` with entry ``i`` set to ``shape`` when it was unknown."""
+    """Return ``shapes`` with entry ``i`` set to the expected ``shape`` (the caller compares it
+    with any shape already known and reports a mismatch)."""
     shapes = list(shapes)
-    if shapes[i] is None:
-        shapes[i] = tuple(shape)
+    shapes[i] = tuple(shape)
     return shapes
 
 

@@ -131,6 +131,14 @@ class Symbol:
                         if slot >= node.num_args and src.op is None:
                             aux_ids.add(id(src))
             variables = [n for n in self._topo() if n.op is None]
+            seen: Dict[str, Node] = {}
+            for n in variables:
+                other = seen.setdefault(n.name, n)
+                if other is not n:
+                    raise GraphError(
+                        f"duplicate argument name {n.name!r}: two different variables share it "
+                        f"(created at {other.site} and at {n.site}). Give one of them (or the "
+                        "operator that auto-created it) another name.")
             kinds = ([n for n in variables if id(n) not in aux_ids],
                      [n for n in variables if id(n) in aux_ids])
             self._cache["kinds"] = kinds
