@@ -233,6 +233,7 @@ class Module:
             raise SymnetError("update: call backward() first")
         st = self._session.state
         st.params, st.opt = _jit_step(self._optimizer)(st.params, self._grads, st.opt)
+        st.params = self._session.trainer.pin(st.params)
         self._grads = None
 
     def forward_backward(self, data_batch) -> None:

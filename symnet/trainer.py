@@ -94,6 +94,21 @@ class Trainer:
         self.fixed = [n for n in self.param_names if n in fixed]
         self._cache: Dict[Any, Callable] = {}
         self.compile_count = 0
+        self.pinned: Dict[str, float] = {}
+        for node in self.graph.order:
+            if node.op is None:
+                continue
+            for slot, value in node.op.pinned_inputs(node.params).items():
+                src = node.inputs[list(node.slot_names).index(slot)][0]
+                if src.op is None and src.name in self.trainable:
+                    self.pinned[src.name] = value
+
+    def pin(self, params: Arrays) -> Arrays:
+        """Reset pinned parameters (BatchNorm's fixed gamma) after an update."""
+        if not self.pinned:
+            return params
+        return {n: (jnp.full_like(v, self.pinned[n]) if n in self.pinned else v)
+                for n, v in params.items()}
 
     # ---- step builders ------------------------------------------------------------------------
     def train_step(self, optimizer: Any, metric: Any) -> Callable:
@@ -120,6 +135,7 @@ class Trainer:
             # MXNet compat: backward() without out_grads uses ones; loss heads ignore them.
             (grads,) = vjp(tuple(jnp.ones_like(o) for o in outs))
             params, opt = optimizer.step(state.params, grads, state.opt)
+            params = self.pin(params)
             mstate = state.metric
             if use_metric:
                 mstate = metric.device_update(mstate, [inputs[n] for n in label_names],

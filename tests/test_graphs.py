@@ -204,9 +204,6 @@ def test_zoo_nodes_match_mxnet_json(config):
         assert mine == ref
 
 
-@pytest.mark.xfail(strict=True, reason="symnet's BatchNorm does not yet set MXNet's __init__ "
-                   "attrs (['zero', {}] / ['one', {}]) on auto-created moving_mean/moving_var "
-                   "(MXNet: FSetInputVarAttrOnCompose); remove this marker once it does")
 def test_zoo_variable_init_attrs_match_mxnet_json():
     ours = _nodes(_built("resnet-20-cifar").tojson(), drop_var_init=False)
     theirs = _nodes(_shared_json("resnet-20-cifar"), drop_var_init=False)
@@ -244,3 +241,11 @@ def test_vgg_16_and_resnet_cifar_depths():
 def test_bad_arguments_raise_param_error(module, kwargs, match):
     with pytest.raises(ParamError, match=match):
         graphs.get(module).get_symbol(num_classes=10, **kwargs)
+
+
+@pytest.mark.parametrize("config", ZOO_CONFIGS)
+def test_zoo_tojson_is_byte_identical_to_mxnet(config):
+    """symnet's definition writes exactly the bytes MXNet 1.9.1 wrote (checkpoints interoperate)."""
+    text = _shared_json(config)
+    assert graphs.build(config).tojson() == text
+    assert mx.sym.load_json(text).tojson() == text

@@ -13,29 +13,15 @@ from jax import lax
 from jax.scipy.special import erf
 
 from ..base import ShapeError
-from .registry import Op, check_ndim, choice, register
+from .registry import (CONV_LAYOUTS, Op, check_ndim, choice, expect_shape, register,
+                       spatial_param)
 
 _SELU_LAMBDA = 1.0507009873554805
 _SELU_ALPHA = 1.6732632423543772
-_DN = {1: ("NCH", "OIH", "NCH"), 2: ("NCHW", "OIHW", "NCHW"), 3: ("NCDHW", "OIDHW", "NCDHW")}
 
 
-def _fill(shapes, i, shape):
-    """Return ``shapes`` with entry ``i`` set to ``shape`` when it was unknown."""
-    shapes = list(shapes)
-    if shapes[i] is None:
-        shapes[i] = tuple(shape)
-    return shapes
 
 
-def _spatial(values, nd: int, default: int, what: str) -> Tuple[int, ...]:
-    """Expand an MXNet tuple param (empty = default) to ``nd`` spatial entries."""
-    if not values:
-        return (default,) * nd
-    if len(values) != nd:
-        raise ShapeError(f"{what} has {len(values)} entries {tuple(values)}, expected {nd} "
-                         f"(one per spatial axis of the {nd}-D kernel)")
-    return tuple(values)
 
 
 # ---- LeakyReLU -------------------------------------------------------------------------------
@@ -101,7 +87,7 @@ class LeakyReLU(Op):
             if gamma is not None and tuple(gamma) not in ((c,), (1,)):
                 raise ShapeError(f"gamma has shape {tuple(gamma)}, expected ({c},) (channels "
                                  f"of data {tuple(data)}) or (1,)")
-            in_shapes = _fill(in_shapes, 1, (c,))
+            in_shapes = expect_shape(in_shapes, 1, (c,))
         return in_shapes, [tuple(data)] * n_out, []
 
     def lower(self, p, ctx, data, gamma=None):
@@ -168,14 +154,14 @@ class Deconvolution(Op):
         if p.layout is not None and p.layout not in ("NCW", "NCHW", "NCDHW"):
             raise ShapeError(f"layout {p.layout!r} is not supported; use channels-first layout")
         kernel = tuple(p.kernel)
-        stride = _spatial(p.stride, nd, 1, "stride")
-        dilate = _spatial(p.dilate, nd, 1, "dilate")
-        pad = _spatial(p.pad, nd, 0, "pad")
-        adj = _spatial(p.adj, nd, 0, "adj")
+        stride = spatial_param(p.stride, nd, 1, "stride")
+        dilate = spatial_param(p.dilate, nd, 1, "dilate")
+        pad = spatial_param(p.pad, nd, 0, "pad")
+        adj = spatial_param(p.adj, nd, 0, "adj")
         spatial = tuple(data_shape[2:])
         use_target = bool(p.target_shape) and any(t > 0 for t in p.target_shape)
         if use_target:
-            target = _spatial(p.target_shape, nd, 0, "target_shape")
+            target = spatial_param(p.target_shape, nd, 0, "target_shape")
             pad, adj = [], []
             for x, k, s, d, t in zip(spatial, kernel, stride, dilate, target):
                 total = s * (x - 1) + d * (k - 1) + 1
@@ -211,9 +197,9 @@ class Deconvolution(Op):
         if in_shapes[1] is not None and tuple(in_shapes[1]) != wshape:
             raise ShapeError(f"weight has shape {tuple(in_shapes[1])}, expected {wshape} from "
                              f"data {tuple(data)}")
-        shapes = _fill(in_shapes, 1, wshape)
+        shapes = expect_shape(in_shapes, 1, wshape)
         if not p.no_bias:
-            shapes = _fill(shapes, 2, (p.num_filter,))
+            shapes = expect_shape(shapes, 2, (p.num_filter,))
         return shapes, [(data[0], p.num_filter) + out], []
 
     def lower(self, p, ctx, data, weight, bias=None):
@@ -230,7 +216,7 @@ class Deconvolution(Op):
                    for k, d, q, a in zip(kernel, dilate, pad, adj)]
         y = lax.conv_general_dilated(
             data, w, window_strides=(1,) * nd, padding=padding, lhs_dilation=stride,
-            rhs_dilation=dilate, dimension_numbers=_DN[nd], feature_group_count=g)
+            rhs_dilation=dilate, dimension_numbers=CONV_LAYOUTS[nd], feature_group_count=g)
         if bias is not None:
             y = y + bias.reshape((1, -1) + (1,) * nd)
         return y
@@ -260,7 +246,7 @@ class Embedding(Op):
         if in_shapes[1] is not None and tuple(in_shapes[1]) != wshape:
             raise ShapeError(f"weight has shape {tuple(in_shapes[1])}, expected {wshape} "
                              f"(input_dim, output_dim)")
-        shapes = _fill(in_shapes, 1, wshape)
+        shapes = expect_shape(in_shapes, 1, wshape)
         if data is None:
             return shapes, [None], []
         return shapes, [tuple(data) + (p.output_dim,)], []
@@ -352,7 +338,7 @@ class UpSampling(Op):
             check_ndim("data", data, (4,), "N, C, H, W")
             k, pad = self._deconv(p)
             wshape = (data[1], 1, k, k)
-            shapes = _fill(in_shapes, 1, wshape)
+            shapes = expect_shape(in_shapes, 1, wshape)
             out = tuple(p.scale * (x - 1) + k - 2 * pad for x in data[2:])
             return shapes, [(data[0], data[1]) + out], []
         first = in_shapes[0]
@@ -544,7 +530,7 @@ class SpatialTransformer(Op):
         if loc is not None and (len(loc) != 2 or loc[1] != 6 or loc[0] != data[0]):
             raise ShapeError(f"loc must be ({data[0]}, 6) affine parameters for data "
                              f"{tuple(data)}, received {tuple(loc)}")
-        shapes = _fill(in_shapes, 1, (data[0], 6))
+        shapes = expect_shape(in_shapes, 1, (data[0], 6))
         return shapes, [(data[0], data[1], h, w), (3, h * w), (data[0], 2, h, w)], []
 
     def lower(self, p, ctx, data, loc):

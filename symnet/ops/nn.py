@@ -10,32 +10,17 @@ import numpy as np
 from jax import lax
 
 from ..base import ShapeError
-from .registry import Op, check_ndim, choice, register
+from .registry import (CONV_LAYOUTS, Op, check_ndim, choice, expect_shape, register,
+                       spatial_param)
 
-_SPATIAL_LAYOUTS = {1: ("NCH", "OIH", "NCH"), 2: ("NCHW", "OIHW", "NCHW"),
-                    3: ("NCDHW", "OIDHW", "NCDHW")}
 
 
 def _prod(xs) -> int:
     return int(np.prod(xs, dtype=np.int64)) if len(xs) else 1
 
 
-def _spatial(values: Tuple[int, ...], nd: int, default: int, what: str) -> Tuple[int, ...]:
-    """Expand an MXNet tuple param (empty = default) to ``nd`` spatial entries."""
-    if not values:
-        return (default,) * nd
-    if len(values) != nd:
-        raise ShapeError(f"{what} has {len(values)} entries {tuple(values)}, expected {nd} "
-                         f"(one per spatial axis of the {nd}-D kernel)")
-    return tuple(values)
 
 
-def _fill(shapes, i, shape):
-    """Return ``shapes`` with entry ``i`` set to the expected ``shape`` (the caller compares it
-    with any shape already known and reports a mismatch)."""
-    shapes = list(shapes)
-    shapes[i] = tuple(shape)
-    return shapes
 
 
 @register("FullyConnected")
@@ -63,9 +48,9 @@ class FullyConnected(Op):
         else:
             in_dim = data[-1]
             out = tuple(data[:-1]) + (p.num_hidden,)
-        shapes = _fill(in_shapes, 1, (p.num_hidden, in_dim))
+        shapes = expect_shape(in_shapes, 1, (p.num_hidden, in_dim))
         if not p.no_bias:
-            shapes = _fill(shapes, 2, (p.num_hidden,))
+            shapes = expect_shape(shapes, 2, (p.num_hidden,))
         return shapes, [out], []
 
     def lower(self, p, ctx, data, weight, bias=None):
@@ -100,8 +85,8 @@ class Convolution(Op):
         nd = len(p.kernel)
         if nd not in (1, 2, 3):
             raise ShapeError(f"kernel must have 1, 2 or 3 entries, received {p.kernel}")
-        return (tuple(p.kernel), _spatial(p.stride, nd, 1, "stride"),
-                _spatial(p.dilate, nd, 1, "dilate"), _spatial(p.pad, nd, 0, "pad"))
+        return (tuple(p.kernel), spatial_param(p.stride, nd, 1, "stride"),
+                spatial_param(p.dilate, nd, 1, "dilate"), spatial_param(p.pad, nd, 0, "pad"))
 
     def infer_shape(self, p, in_shapes):
         kernel, stride, dilate, pad = self.geometry(p)
@@ -122,14 +107,14 @@ class Convolution(Op):
                     f"kernel {kernel} (dilated extent {span} on spatial axis {ax}) is larger "
                     f"than the padded input: data {tuple(data)} with pad {pad} gives {x + 2 * pd}")
             out_sp.append((x + 2 * pd - span) // s + 1)
-        shapes = _fill(in_shapes, 1, (p.num_filter, channels // p.num_group) + kernel)
+        shapes = expect_shape(in_shapes, 1, (p.num_filter, channels // p.num_group) + kernel)
         if not p.no_bias:
-            shapes = _fill(shapes, 2, (p.num_filter,))
+            shapes = expect_shape(shapes, 2, (p.num_filter,))
         return shapes, [(data[0], p.num_filter) + tuple(out_sp)], []
 
     def lower(self, p, ctx, data, weight, bias=None):
         kernel, stride, dilate, pad = self.geometry(p)
-        dn = _SPATIAL_LAYOUTS[len(kernel)]
+        dn = CONV_LAYOUTS[len(kernel)]
         y = lax.conv_general_dilated(
             data, weight, window_strides=stride, padding=[(q, q) for q in pad],
             rhs_dilation=dilate, dimension_numbers=dn, feature_group_count=p.num_group)
@@ -171,8 +156,8 @@ class Pooling(Op):
                     f"kernel {tuple(p.kernel)} has {len(p.kernel)} entries but data "
                     f"{tuple(data_shape)} has {nd} spatial axes")
             kernel = tuple(p.kernel)
-            stride = _spatial(p.stride, nd, 1, "stride")
-            pad = _spatial(p.pad, nd, 0, "pad")
+            stride = spatial_param(p.stride, nd, 1, "stride")
+            pad = spatial_param(p.pad, nd, 0, "pad")
         out, pad_hi = [], []
         for ax, (x, k, s, q) in enumerate(zip(spatial, kernel, stride, pad)):
             if p.pooling_convention == "same" and not p.global_pool:

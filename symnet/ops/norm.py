@@ -8,15 +8,9 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..base import ShapeError
-from .registry import Op, check_ndim, choice, register
+from .registry import Op, check_ndim, choice, expect_shape, register
 
 
-def _fill(shapes, i, shape):
-    """Return ``shapes`` with entry ``i`` set to ``shape`` when it was unknown."""
-    shapes = list(shapes)
-    if shapes[i] is None:
-        shapes[i] = tuple(shape)
-    return shapes
 
 
 def _check_vector(shapes, names, size, what):
@@ -72,6 +66,16 @@ class BatchNorm(Op):
     def num_outputs(self, p):
         return 3  # MXNet compat: mean and var are hidden outputs unless output_mean_var
 
+    def auto_attrs(self, p, slot):
+        # MXNet compat: the auto-created moving statistics carry their initializer.
+        return {"moving_mean": {"__init__": '["zero", {}]'},
+                "moving_var": {"__init__": '["one", {}]'}}.get(slot, {})
+
+    def pinned_inputs(self, p):
+        # MXNet compat: with fix_gamma the forward pass rewrites the stored gamma to 1, so the
+        # optimizer's weight decay never moves it and checkpoints hold 1.
+        return {"gamma": 1.0} if p.fix_gamma else {}
+
     def infer_shape(self, p, in_shapes):
         data = in_shapes[0]
         if data is None:
@@ -81,7 +85,7 @@ class BatchNorm(Op):
         ax = _norm_axis(p.axis, len(data))
         c = data[ax]
         _check_vector(in_shapes[1:3], ("gamma", "beta"), c, f"data {tuple(data)} axis {ax}")
-        shapes = _fill(_fill(in_shapes, 1, (c,)), 2, (c,))
+        shapes = expect_shape(expect_shape(in_shapes, 1, (c,)), 2, (c,))
         return shapes, [tuple(data), (c,), (c,)], [(c,), (c,)]
 
     def infer_type(self, p, in_types):
@@ -140,7 +144,7 @@ class InstanceNorm(Op):
                              f"{tuple(data)}")
         c = data[1]
         _check_vector(in_shapes[1:3], ("gamma", "beta"), c, f"data {tuple(data)} channels")
-        shapes = _fill(_fill(in_shapes, 1, (c,)), 2, (c,))
+        shapes = expect_shape(expect_shape(in_shapes, 1, (c,)), 2, (c,))
         return shapes, [tuple(data), tuple(data[:2]), tuple(data[:2])], []
 
     def lower(self, p, ctx, data, gamma, beta):
@@ -183,7 +187,7 @@ class LayerNorm(Op):
         ax = _norm_axis(p.axis, len(data))
         c = data[ax]
         _check_vector(in_shapes[1:3], ("gamma", "beta"), c, f"data {tuple(data)} axis {ax}")
-        shapes = _fill(_fill(in_shapes, 1, (c,)), 2, (c,))
+        shapes = expect_shape(expect_shape(in_shapes, 1, (c,)), 2, (c,))
         red = tuple(data[:ax]) + (1,) + tuple(data[ax + 1:])
         return shapes, [tuple(data), red, red], []
 

@@ -90,6 +90,10 @@ class Op:
         moving statistics carry ``__init__``)."""
         return {}
 
+    def pinned_inputs(self, p) -> Dict[str, float]:
+        """Parameter inputs the training step resets to a constant after every update."""
+        return {}
+
     def auto_input(self, p, arg: str) -> bool:
         """Whether a missing input ``arg`` is created as the variable ``<node>_<arg>``."""
         return True
@@ -317,6 +321,29 @@ def attr_str(value: Any) -> str:
     if isinstance(value, (np.dtype, type)):
         return np.dtype(value).name
     return str(value)
+
+
+#: lax.conv_general_dilated dimension numbers for MXNet's NC(D)(H)W layouts, by spatial rank.
+CONV_LAYOUTS = {1: ("NCH", "OIH", "NCH"), 2: ("NCHW", "OIHW", "NCHW"),
+                3: ("NCDHW", "OIDHW", "NCDHW")}
+
+
+def expect_shape(shapes, i: int, shape) -> list:
+    """``shapes`` with entry ``i`` set to the shape the op expects there; the inference pass
+    compares it with any shape already known and reports a mismatch naming the input."""
+    shapes = list(shapes)
+    shapes[i] = tuple(shape)
+    return shapes
+
+
+def spatial_param(values: Tuple[int, ...], nd: int, default: int, what: str) -> Tuple[int, ...]:
+    """Expand an MXNet tuple parameter (empty means ``default``) to ``nd`` spatial entries."""
+    if not values:
+        return (default,) * nd
+    if len(values) != nd:
+        raise ShapeError(f"{what} has {len(values)} entries {tuple(values)}, expected {nd} "
+                         f"(one per spatial axis of the {nd}-D kernel)")
+    return tuple(values)
 
 
 def check_ndim(what: str, shape: Shape, ndims: Sequence[int], layout: str = "") -> None:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ..base import ShapeError
-from . import math as _math  # noqa: F401  (registers elemwise_*, aliased below)
+from . import math  # noqa: F401  (registers elemwise_*, which are aliased below)
 from .registry import Op, alias, register
 
 
