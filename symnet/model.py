@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -292,6 +292,11 @@ class FeedForward:
                           self._input_shapes(descs))
         session.set_optimizer(optimizer)
         self._trainer, self._session = trainer, session
+        # In-memory iterators: the data goes to the device once and batches are gathered there.
+        resident = None
+        if self.epoch_size is None and monitor is None and getattr(eval_metric,
+                                                                   "device_capable", False):
+            resident = session.resident_arrays(data)
         logger.info("Start training with %s", str(self.ctx))
         end_epoch = self.num_epoch
         for epoch in range(self.begin_epoch, end_epoch):
@@ -299,7 +304,20 @@ class FeedForward:
             eval_metric.reset()
             nbatch = 0
             seen = 0
-            while True:
+            if resident is not None:
+                def on_batch(nb: int, pad: int) -> None:
+                    if batch_end_callback is not None:
+                        _call(batch_end_callback, BatchEndParam(
+                            epoch=epoch, nbatch=nb + 1, eval_metric=eval_metric,
+                            locals=locals()))
+
+                nbatch = session.train_epoch_resident(data, resident, eval_metric, 0, on_batch)
+                if nbatch == 0:
+                    raise ValueError("FeedForward.fit: the training iterator yielded no batch")
+                seen = nbatch * batch_size
+                logger.info("Epoch[%d] Resetting Data Iterator", epoch)
+                data.reset()
+            while resident is None:
                 do_reset = True
                 for batch in data:
                     session.train_batch(batch, nbatch, eval_metric)

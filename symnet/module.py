@@ -7,7 +7,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from . import metric as _metric
 from . import ndarray as nd
@@ -272,18 +271,30 @@ class Module:
         validation_metric = validation_metric or eval_metric
         eval_metric = _metric.create(eval_metric)
         session = self._session
+        resident = None
+        if monitor is None and getattr(eval_metric, "device_capable", False):
+            resident = session.resident_arrays(train_data)
         self.history = []
         for epoch in range(begin_epoch, num_epoch):
             tic = time.time()
             eval_metric.reset()
             nbatch = 0
-            for data_batch in train_data:
-                session.train_batch(data_batch, nbatch, eval_metric)
-                if batch_end_callback is not None:
-                    _call(batch_end_callback, BatchEndParam(epoch=epoch, nbatch=nbatch,
-                                                            eval_metric=eval_metric,
-                                                            locals=locals()))
-                nbatch += 1
+            if resident is not None:
+                def on_batch(nb: int, pad: int) -> None:
+                    if batch_end_callback is not None:
+                        _call(batch_end_callback, BatchEndParam(
+                            epoch=epoch, nbatch=nb, eval_metric=eval_metric, locals=locals()))
+
+                nbatch = session.train_epoch_resident(train_data, resident, eval_metric, 0,
+                                                      on_batch)
+            else:
+                for data_batch in train_data:
+                    session.train_batch(data_batch, nbatch, eval_metric)
+                    if batch_end_callback is not None:
+                        _call(batch_end_callback, BatchEndParam(epoch=epoch, nbatch=nbatch,
+                                                                eval_metric=eval_metric,
+                                                                locals=locals()))
+                    nbatch += 1
             if nbatch == 0:
                 raise ValueError("Module.fit: the training iterator yielded no batch")
             check_finite(session.state, epoch)

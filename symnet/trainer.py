@@ -120,30 +120,62 @@ class Trainer:
         fn = self._cache.get(key)
         if fn is not None:
             return fn
-        graph, label_names = self.graph, self.label_names
         use_metric = metric is not None and getattr(metric, "device_capable", False)
 
         def step(state: TrainState, inputs: Arrays, mask, key, nbatch):
             self.compile_count += 1  # runs at trace time only: counts compilations
-            rng = jax.random.fold_in(key, nbatch) if graph.needs_rng else None
+            return self._train_core(optimizer, metric, use_metric, state, inputs, mask, key,
+                                    nbatch)
 
-            def forward(p):
-                outs, new_aux = graph.apply({**p, **state.fixed, **inputs}, state.aux, rng, True)
-                return outs, new_aux
+        fn = self._cache[key] = jax.jit(step, donate_argnums=(0,))
+        return fn
 
-            outs, vjp, new_aux = jax.vjp(forward, state.params, has_aux=True)
-            # MXNet compat: backward() without out_grads uses ones; loss heads ignore them.
-            (grads,) = vjp(tuple(jnp.ones_like(o) for o in outs))
-            params, opt = optimizer.step(state.params, grads, state.opt)
-            params = self.pin(params)
-            mstate = state.metric
-            if use_metric:
-                mstate = metric.device_update(mstate, [inputs[n] for n in label_names],
-                                              list(outs), mask)
-            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(o)) for o in outs]))
-            bad = jnp.where((state.bad_batch < 0) & ~finite, nbatch, state.bad_batch)
-            new = TrainState(params, state.fixed, new_aux, opt, mstate, bad)
-            return new, (outs if not use_metric and metric is not None else ())
+    def _train_core(self, optimizer, metric, use_metric, state: TrainState, inputs: Arrays,
+                    mask, key, nbatch):
+        """Forward, backward, update and metric for one batch (traced inside a jit)."""
+        graph = self.graph
+        rng = jax.random.fold_in(key, nbatch) if graph.needs_rng else None
+
+        def forward(p):
+            return graph.apply({**p, **state.fixed, **inputs}, state.aux, rng, True)
+
+        outs, vjp, new_aux = jax.vjp(forward, state.params, has_aux=True)
+        # MXNet compat: backward() without out_grads uses ones; loss heads ignore them.
+        (grads,) = vjp(tuple(jnp.ones_like(o) for o in outs))
+        params, opt = optimizer.step(state.params, grads, state.opt)
+        params = self.pin(params)
+        mstate = state.metric
+        if use_metric:
+            mstate = metric.device_update(mstate, [inputs[n] for n in self.label_names],
+                                          list(outs), mask)
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(o)) for o in outs]))
+        bad = jnp.where((state.bad_batch < 0) & ~finite, nbatch, state.bad_batch)
+        new = TrainState(params, state.fixed, new_aux, opt, mstate, bad)
+        return new, (outs if not use_metric and metric is not None else ())
+
+    def train_step_resident(self, optimizer: Any, metric: Any) -> Callable:
+        """Like ``train_step`` but the batch is gathered on the device from resident arrays.
+
+        ``jit(state, arrays, indices, pads, b, key, nbatch) -> state``: ``arrays`` holds the
+        whole data set per input name (sent to the device once), ``indices`` (batches,
+        batch_size) and ``pads`` (batches,) the epoch's batch plan; only ``b`` changes per call.
+        Needs a device-capable metric (or none).
+        """
+        key = ("resident", id(optimizer), id(metric))
+        fn = self._cache.get(key)
+        if fn is not None:
+            return fn
+        use_metric = metric is not None
+
+        def step(state, arrays, indices, pads, b, key, nbatch):
+            self.compile_count += 1
+            idx = indices[b]
+            inputs = {n: jnp.take(a, idx, axis=0) for n, a in arrays.items()}
+            real = idx.shape[0] - pads[b]
+            mask = (jnp.arange(idx.shape[0]) < real).astype(jnp.float32)
+            new, _ = self._train_core(optimizer, metric, use_metric, state, inputs, mask, key,
+                                      nbatch)
+            return new
 
         fn = self._cache[key] = jax.jit(step, donate_argnums=(0,))
         return fn
@@ -201,24 +233,40 @@ class Session:
         self.state = TrainState(params=take(trainer.trainable, arg_params),
                                 fixed=take(trainer.fixed, arg_params),
                                 aux=take(trainer.graph.aux_names, aux_params))
+        # Committed device arrays throughout: jit keys its cache on placement, so fresh
+        # (uncommitted) inputs after the first step would compile the step again.
+        self.device = jax.devices()[0]
+        self.state = jax.device_put(self.state, self.device)
+        self._stashed: Any = None
         self.optimizer = None
         self._masks: Dict[int, jax.Array] = {}
         self._shapes: Dict[str, Any] = {
             n: (tuple(s), None) for n, s in (input_shapes or {}).items()}
         from . import random as _random
-        self._key = _random.next_key()
+        self._key = jax.device_put(_random.next_key(), self.device)
 
     def set_optimizer(self, optimizer: Any) -> None:
         """Use ``optimizer`` (symnet Optimizer) from the next step on; state starts fresh."""
         self.optimizer = optimizer
-        self.state.opt = optimizer.init(self.state.params)
+        self.state.opt = jax.device_put(optimizer.init(self.state.params), self.device)
 
     def _mask(self, pad: int) -> jax.Array:
         mask = self._masks.get(pad)
         if mask is None:
             real = np.arange(self.batch_size) < self.batch_size - pad
-            mask = self._masks[pad] = jnp.asarray(real, jnp.float32)
+            mask = self._masks[pad] = jax.device_put(np.asarray(real, np.float32), self.device)
         return mask
+
+    def _metric_state(self, metric: Any) -> Any:
+        """The metric's device state, committed to the device (fresh states are not)."""
+        state = metric.device_state()
+        if state is not self._stashed:
+            state = jax.device_put(state, self.device)
+        return state
+
+    def _stash(self, metric: Any, state: Any) -> None:
+        self._stashed = state
+        metric.device_stash(state)
 
     def inputs(self, batch: Any, with_label: bool = True) -> Tuple[Arrays, int]:
         """Device arrays of ``batch`` (a DataBatch) and its total pad."""
@@ -238,27 +286,75 @@ class Session:
         """One optimizer step on ``batch``; the metric accumulates on the device."""
         inputs, pad = self.inputs(batch)
         device_metric = metric is not None and getattr(metric, "device_capable", False)
-        self.state.metric = metric.device_state() if device_metric else None
+        self.state.metric = self._metric_state(metric) if device_metric else None
         step = self.trainer.train_step(self.optimizer, metric)
         self.state, outs = step(self.state, inputs, self._mask(pad), self._key, nbatch)
         if device_metric:
-            metric.device_stash(self.state.metric)
+            self._stash(metric, self.state.metric)
         elif metric is not None:
             real = self.batch_size - pad
             metric.update([NDArray(inputs[n][:real]) for n in self.trainer.label_names],
                           [NDArray(o[:real]) for o in outs])
 
+    def resident_arrays(self, data: Any) -> Optional[Arrays]:
+        """The iterator's whole data on the device, if it offers the fast path (else None)."""
+        if not (hasattr(data, "epoch_indices") and hasattr(data, "data_arrays")):
+            return None
+        arrays = dict(data.data_arrays)
+        arrays.update(dict(getattr(data, "label_arrays", None) or []))
+        names = self.trainer.data_names + self.trainer.label_names
+        if any(n not in arrays for n in names):
+            return None
+        out = {}
+        for n in names:
+            a = arrays[n]
+            if np.dtype(a.dtype) == np.float64:
+                a = np.asarray(a, np.float32)
+            out[n] = jax.device_put(a, self.device)
+            if tuple(out[n].shape[1:]) != tuple(self._shapes.get(n, ((0,) + out[n].shape[1:],
+                                                                       None))[0][1:]):
+                return None
+        return out
+
+    def train_epoch_resident(self, data: Any, arrays: Arrays, metric: Any, nbatch0: int,
+                             on_batch: Callable[[int, int], None]) -> int:
+        """Train on every remaining batch of ``data``, gathering batches on the device.
+
+        ``on_batch(nbatch, pad)`` runs after each step (callbacks); returns the batch count.
+        """
+        indices, pads = data.epoch_indices()
+        if len(indices) == 0:
+            return 0
+        # A fixed plan length (enough for roll_over's extra batch) keeps one compilation.
+        n = next(iter(arrays.values())).shape[0]
+        rows = max(-(-n // self.batch_size) + 1, len(indices))
+        plan = np.zeros((rows, self.batch_size), np.int32)
+        plan[:len(indices)] = indices
+        plan_pads = np.zeros((rows,), np.int32)
+        plan_pads[:len(pads)] = pads
+        idx, pad_arr = jax.device_put((plan, plan_pads), self.device)
+        device_metric = metric is not None and getattr(metric, "device_capable", False)
+        step = self.trainer.train_step_resident(self.optimizer, metric if device_metric else None)
+        for b in range(len(indices)):
+            if device_metric:
+                self.state.metric = self._metric_state(metric)
+            self.state = step(self.state, arrays, idx, pad_arr, b, self._key, nbatch0 + b)
+            if device_metric:
+                self._stash(metric, self.state.metric)
+            on_batch(nbatch0 + b, int(pads[b]))
+        return len(indices)
+
     def eval_batch(self, batch: Any, metric: Any) -> List[jax.Array]:
         """Forward in inference mode; updates ``metric`` (padded rows excluded)."""
         inputs, pad = self.inputs(batch)
         device_metric = getattr(metric, "device_capable", False)
-        mstate = metric.device_state() if device_metric else None
+        mstate = self._metric_state(metric) if device_metric else None
         step = self.trainer.eval_step(metric if device_metric else None)
         mstate, outs = step(self.state.params, self.state.fixed, self.state.aux, mstate,
                             inputs, self._mask(pad))
         real = self.batch_size - pad
         if device_metric:
-            metric.device_stash(mstate)
+            self._stash(metric, mstate)
         elif metric is not None:
             metric.update([NDArray(inputs[n][:real]) for n in self.trainer.label_names],
                           [NDArray(o[:real]) for o in outs])
@@ -284,10 +380,11 @@ class Session:
         for group in (self.state.params, self.state.fixed):
             for n in group:
                 if n in arg_params:
-                    group[n] = jnp.array(_data_of(arg_params[n]))
+                    group[n] = jax.device_put(jnp.array(_data_of(arg_params[n])), self.device)
         for n in self.state.aux:
             if n in aux_params:
-                self.state.aux[n] = jnp.array(_data_of(aux_params[n]))
+                self.state.aux[n] = jax.device_put(jnp.array(_data_of(aux_params[n])),
+                                                   self.device)
 
 
 def check_labels(symbol: Symbol, data: Any, input_shapes: Dict[str, Tuple[int, ...]]) -> None:
