@@ -102,11 +102,12 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     acc = model.score(val_iter)
     written = [f"{prefix}-symbol.json", f"{prefix}-{num_epoch:04d}.params"]
     written += _write_pictures(net, model, prefix, input_shape)
+    with open(f"{prefix}-history.json", "w") as f:
+        json.dump(model.history, f, indent=1, default=float)
+    written.append(f"{prefix}-history.json")
     summary = {"graph": args.graph, "epochs": num_epoch, "batch_size": batch,
                "validation_accuracy": round(float(acc), 4), "validation": note,
                "files": written}
-    with open(f"{prefix}-history.json", "w") as f:
-        json.dump(model.history, f, indent=1, default=float)
     print(json.dumps(summary, indent=2))
     return summary
 

@@ -340,7 +340,8 @@ class FeedForward:
                 if self.epoch_size is None or nbatch >= self.epoch_size:
                     break
             check_finite(session.state, epoch)
-            train_values = dict(eval_metric.get_name_value())
+            # The epoch's value: Speedometer's auto_reset clears only the local window.
+            train_values = dict(eval_metric.get_global_name_value())
             toc = time.time()
             logger.info("Epoch[%d] Time cost=%.3f", epoch, toc - tic)
             session.export(self.arg_params, self.aux_params)

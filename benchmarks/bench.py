@@ -1,0 +1,218 @@
+"""symnet training/predict benchmark vs hand-written JAX, PyTorch, MXNet 1.9.1 and Keras 3.
+
+Single entry point (run with the symnet venv):
+
+    .venv/bin/python benchmarks/bench.py --quick     # 1 repetition, small epochs
+    .venv/bin/python benchmarks/bench.py             # 3 repetitions (--reps N)
+
+Every measurement is a fresh subprocess of one helper (run_<system>.py) in that system's venv;
+systems are alternated round-robin within each repetition (A B C D E, A B C D E, ...). Results
+(median and min-max over repetitions) go to benchmarks/RESULTS.md and raw JSON lines to
+benchmarks/results.jsonl.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import common  # noqa: E402
+
+PYTHON = {
+    "symnet": os.environ.get("SYMNET_PY", sys.executable),
+    "jax": os.environ.get("SYMNET_PY", sys.executable),
+    "jax-tuned": os.environ.get("SYMNET_PY", sys.executable),
+    "torch": os.environ.get("TORCH_PY", "/work/torchvenv/bin/python"),
+    "torch-1t": os.environ.get("TORCH_PY", "/work/torchvenv/bin/python"),
+    "mxnet": os.environ.get("MXNET_PY", "/work/mxvenv/bin/python"),
+    "keras": os.environ.get("KERAS_PY", "/work/kerasvenv/bin/python"),
+}
+SCRIPT = {"symnet": "run_symnet.py", "jax": "run_jax.py", "jax-tuned": "run_jax.py",
+          "torch": "run_torch.py", "torch-1t": "run_torch.py",
+          "mxnet": "run_mxnet.py", "keras": "run_keras.py"}
+VARIANT = {"jax-tuned": "tuned"}
+ENV = {"torch-1t": {"BENCH_TORCH_THREADS": "1"}, "mxnet": {"MXNET_SUBGRAPH_BACKEND": "NONE"},
+       "keras": {"KERAS_BACKEND": "jax"}}
+ALL = ["symnet", "jax", "jax-tuned", "torch", "torch-1t", "mxnet", "keras"]
+
+
+def make_data(path: str) -> None:
+    """Embedded MNIST (10k) scaled to [0, 1], shuffled once, plus shared initial params."""
+    import numpy as np
+    from symnet.datasets.mnist import load_mnist
+    m = load_mnist()
+    x = m["train_images"].astype(np.float32)[:, None] / 255.0
+    y = m["train_labels"].astype(np.float32)
+    perm = np.random.RandomState(1).permutation(len(x))
+    arrays = {"x": x[perm], "y": y[perm]}
+    for model in ("mlp", "lenet"):
+        for k, v in common.make_params(model).items():
+            arrays[f"{model}/{k}"] = v
+    np.savez(path, **arrays)
+
+
+def run_one(system: str, model: str, data: str, n: int, epochs: int, npred: int,
+            timeout: float) -> Dict:
+    cmd = [PYTHON[system], os.path.join(HERE, SCRIPT[system]), "--model", model, "--data", data,
+           "--n", str(n), "--epochs", str(epochs), "--npred", str(npred),
+           "--variant", VARIANT.get(system, "")]
+    env = dict(os.environ, PYTHONPATH=ROOT, **ENV.get(system, {}))
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
+                              cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"system": system, "model": model, "error": f"timeout after {timeout}s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            rec = json.loads(line[len("BENCH_JSON "):])
+            rec["system"] = system
+            rec["wall_s"] = time.perf_counter() - t
+            return rec
+    return {"system": system, "model": model,
+            "error": f"rc={proc.returncode}: {proc.stderr.strip()[-400:]}"}
+
+
+def machine() -> Dict[str, str]:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import jax
+    import jaxlib
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    return {"nproc": str(os.cpu_count()), "cpu": cpu, "jax": jax.__version__,
+            "jaxlib": jaxlib.__version__, "python": platform.python_version(),
+            "load": "%.1f %.1f %.1f" % load}
+
+
+def stat(values: List[float]) -> str:
+    vals = [v for v in values if v is not None and v == v]
+    if not vals:
+        return "-"
+    med = statistics.median(vals)
+    fmt = (lambda v: f"{v:,.0f}") if med >= 100 else (lambda v: f"{v:.2f}")
+    if len(vals) == 1:
+        return fmt(med)
+    return f"{fmt(med)} ({fmt(min(vals))}-{fmt(max(vals))})"
+
+
+def med(values: List[float]):
+    vals = [v for v in values if v is not None and v == v]
+    return statistics.median(vals) if vals else None
+
+
+def report(records: List[Dict], info: Dict, cfg: Dict, path: str) -> str:
+    lines = [f"# symnet benchmark results ({cfg['mode']} mode)", "",
+             f"Date: {info['date']}. Machine: {info['nproc']} CPUs, {info['cpu']}; "
+             f"Python {info['python']}, jax {info['jax']}, jaxlib {info['jaxlib']}. "
+             f"Load average at start / end: {info['load']} / {info['load_end']}.", "",
+             f"Config: batch {common.BATCH}, SGD lr {common.LR}, real MNIST (embedded 10k "
+             f"subset), {cfg['reps']} repetition(s) alternating systems, fresh process each. "
+             f"Train samples/s excludes the first {common.WARM_EPOCHS} epochs (compile, "
+             f"symnet's recompile). Cells: median (min-max) over repetitions.", ""]
+    for model in cfg["models"]:
+        n, ep = cfg["n"][model], cfg["epochs"]
+        lines += [f"## {model} ({n} samples/epoch, {ep} epochs, predict {cfg['npred'][model]})",
+                  "", "| system | train samples/s | first step s (compile incl.) | "
+                  "epoch 2 s | predict samples/s | errors |", "|---|---|---|---|---|---|"]
+        by = {}
+        for s in cfg["systems"]:
+            rs = [r for r in records if r["system"] == s and r.get("model") == model]
+            ok = [r for r in rs if "error" not in r]
+            errs = [r["error"] for r in rs if "error" in r]
+            by[s] = ok
+            lines.append(f"| {s} | {stat([r['train_sps'] for r in ok])} | "
+                         f"{stat([r['first_step_s'] for r in ok])} | "
+                         f"{stat([r['epoch_times'][1] for r in ok if len(r['epoch_times']) > 1])}"
+                         f" | {stat([r.get('predict_sps') for r in ok])} | "
+                         f"{'; '.join(errs)[:200] if errs else ''} |")
+        sym = med([r["train_sps"] for r in by.get("symnet", [])])
+        symp = med([r.get("predict_sps") for r in by.get("symnet", [])])
+        lines += ["", "| ratio (medians) | train | predict |", "|---|---|---|"]
+        for s in cfg["systems"]:
+            if s == "symnet":
+                continue
+            o = med([r["train_sps"] for r in by.get(s, [])])
+            op = med([r.get("predict_sps") for r in by.get(s, [])])
+            tr = f"{sym / o:.2f}" if sym and o else "-"
+            pr = f"{symp / op:.2f}" if symp and op else "-"
+            lines.append(f"| symnet / {s} | {tr} | {pr} |")
+        lines.append("")
+    text = "\n".join(lines) + "\n"
+    with open(path, "w") as fh:
+        fh.write(text)
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="1 repetition, small epochs")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--systems", default=",".join(ALL))
+    ap.add_argument("--models", default="mlp,lenet")
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--timeout", type=float, default=300.0)
+    args = ap.parse_args()
+    reps = 1 if args.quick else args.reps
+    systems = [s for s in args.systems.split(",") if s]
+    skipped = [s for s in systems if not os.path.exists(PYTHON[s])]
+    systems = [s for s in systems if s not in skipped]
+    for s in skipped:
+        print(f"skipping {s}: no interpreter at {PYTHON[s]} (see benchmarks/README.md)")
+    models = args.models.split(",")
+    cfg = {"mode": "quick" if args.quick else "full", "reps": reps, "systems": systems,
+           "models": models, "epochs": 4,
+           "n": {"mlp": 3000 if args.quick else 5000, "lenet": 1000},
+           "npred": {"mlp": 5000, "lenet": 1000}}
+    info = machine()
+    info["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data.npz")
+        make_data(data)
+        jsonl = os.path.join(HERE, "results.jsonl")
+        with open(jsonl, "a") as log:
+            for rep in range(reps):
+                for model in models:
+                    order = systems if rep % 2 == 0 else systems[::-1]
+                    for s in order:
+                        rec = run_one(s, model, data, cfg["n"][model], cfg["epochs"],
+                                      cfg["npred"][model], args.timeout)
+                        rec["rep"] = rep
+                        records.append(rec)
+                        log.write(json.dumps(rec) + "\n")
+                        log.flush()
+                        msg = rec.get("error") or (f"train {rec['train_sps']:,.0f}/s first "
+                                                   f"{rec['first_step_s']:.2f}s predict "
+                                                   f"{(rec.get('predict_sps') or 0):,.0f}/s")
+                        print(f"[rep {rep}] {model:5s} {s:9s} {msg}", flush=True)
+    try:
+        info["load_end"] = "%.1f %.1f %.1f" % os.getloadavg()
+    except OSError:
+        info["load_end"] = "?"
+    print(report(records, info, cfg, args.out))
+
+
+if __name__ == "__main__":
+    main()

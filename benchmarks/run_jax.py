@@ -1,0 +1,114 @@
+"""Hand-written JAX + optax loop: one jitted step (params/opt state donated), data on device.
+
+Runs in the symnet venv. Variants: ``""`` lowers like symnet (NCHW ``conv_general_dilated``,
+``reduce_window`` max pooling), so symnet / this loop isolates framework overhead;
+``tuned`` uses the CPU-friendly lowering of shared/notes/cpu-conv.md (NHWC, reshape+max pooling,
+pool before tanh) to show the remaining compiler headroom.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+
+def main() -> None:
+    args = common.parser("jax").parse_args()
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+    from jax import lax
+
+    x, y, params = common.load(args.data, args.model, args.n)
+    tuned = args.variant == "tuned"
+
+    def conv(h, w, b):
+        if tuned:  # NHWC activations, OIHW weights transposed inside the step
+            out = lax.conv_general_dilated(h, jnp.transpose(w, (2, 3, 1, 0)), (1, 1), "VALID",
+                                           dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            return out, b
+        out = lax.conv_general_dilated(h, w, (1, 1), "VALID")
+        return out + b.reshape(1, -1, 1, 1), None
+
+    def pool_tanh(h, b):
+        if tuned:
+            n, hh, ww, c = h.shape
+            h = h.reshape(n, hh // 2, 2, ww // 2, 2, c).max(axis=(2, 4))
+            return jnp.tanh(h + b)
+        h = jnp.tanh(h)
+        return lax.reduce_window(h, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    def forward(p, xb):
+        if args.model == "mlp":
+            h = xb.reshape(xb.shape[0], -1)
+            h = jax.nn.relu(h @ p["fc1_weight"].T + p["fc1_bias"])
+            h = jax.nn.relu(h @ p["fc2_weight"].T + p["fc2_bias"])
+            return h @ p["fc3_weight"].T + p["fc3_bias"]
+        h = jnp.transpose(xb, (0, 2, 3, 1)) if tuned else xb
+        h = pool_tanh(*conv(h, p["conv1_weight"], p["conv1_bias"]))
+        h = pool_tanh(*conv(h, p["conv2_weight"], p["conv2_bias"]))
+        if tuned:  # back to MXNet's (C, H, W) flatten order
+            h = jnp.transpose(h, (0, 3, 1, 2))
+        h = h.reshape(h.shape[0], -1)
+        h = jnp.tanh(h @ p["fc1_weight"].T + p["fc1_bias"])
+        return h @ p["fc2_weight"].T + p["fc2_bias"]
+
+    tx = optax.sgd(common.LR)
+
+    def loss_fn(p, xb, yb):
+        logits = forward(p, xb)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+
+    @jax.jit
+    def predict(p, xb):
+        return jax.nn.softmax(forward(p, xb))
+
+    def step(p, opt, xb, yb):
+        loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
+        upd, opt = tx.update(g, opt, p)
+        return optax.apply_updates(p, upd), opt, loss
+
+    step = jax.jit(step, donate_argnums=(0, 1))
+    nb = args.n // common.BATCH
+    xs = [jax.device_put(x[i * common.BATCH:(i + 1) * common.BATCH]) for i in range(nb)]
+    ys = [jax.device_put(y[i * common.BATCH:(i + 1) * common.BATCH].astype(np.int32))
+          for i in range(nb)]
+    p = jax.device_put({k: jnp.asarray(v) for k, v in params.items()})
+    opt = jax.device_put(tx.init(p))
+    jax.block_until_ready((p, opt, xs, ys))
+
+    t0 = time.perf_counter()
+    epoch_times, first = [], None
+    for _ in range(args.epochs):
+        te = time.perf_counter()
+        for i in range(nb):
+            p, opt, loss = step(p, opt, xs[i], ys[i])
+            if first is None:
+                jax.block_until_ready(loss)
+                first = time.perf_counter() - t0
+        jax.block_until_ready((p, loss))
+        epoch_times.append(time.perf_counter() - te)
+
+    pred_sps = None
+    if args.npred:
+        npb = args.npred // common.BATCH
+        xp = [xs[i % nb] for i in range(npb)]
+        jax.block_until_ready(predict(p, xp[0]))
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            outs = [predict(p, xb) for xb in xp]
+            jax.block_until_ready(outs)
+            times.append(time.perf_counter() - t)
+        pred_sps = args.npred / min(times)
+    common.emit("jax", args, epoch_times=epoch_times, first_step_s=first,
+                predict_sps=pred_sps, final_loss=float(loss), jax=jax.__version__)
+
+
+if __name__ == "__main__":
+    main()

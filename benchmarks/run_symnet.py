@@ -1,0 +1,111 @@
+"""symnet helper: the MXNet tutorial nets trained with ``mx.model.FeedForward.fit``.
+
+Runs in the symnet venv (``.venv/bin/python benchmarks/run_symnet.py --model mlp ...``).
+Variants: ``""`` (NDArrayIter shuffle=True, as in the MXNet tutorial), ``noshuffle``.
+``--profile FILE`` additionally runs one more epoch under cProfile and writes its stats.
+"""
+from __future__ import annotations
+
+import cProfile
+import logging
+import os
+
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+def mlp(mx):
+    """The MXNet tutorial MLP: 784-128-64-10 relu, SoftmaxOutput."""
+    data = mx.sym.flatten(mx.sym.Variable("data"))
+    fc1 = mx.sym.FullyConnected(data=data, name="fc1", num_hidden=128)
+    act1 = mx.sym.Activation(data=fc1, name="relu1", act_type="relu")
+    fc2 = mx.sym.FullyConnected(data=act1, name="fc2", num_hidden=64)
+    act2 = mx.sym.Activation(data=fc2, name="relu2", act_type="relu")
+    fc3 = mx.sym.FullyConnected(data=act2, name="fc3", num_hidden=10)
+    return mx.sym.SoftmaxOutput(data=fc3, name="softmax")
+
+def lenet(mx):
+    """The MXNet tutorial LeNet."""
+    data = mx.sym.Variable("data")
+    conv1 = mx.sym.Convolution(data=data, kernel=(5, 5), num_filter=20, name="conv1")
+    tanh1 = mx.sym.Activation(data=conv1, act_type="tanh")
+    pool1 = mx.sym.Pooling(data=tanh1, pool_type="max", kernel=(2, 2), stride=(2, 2))
+    conv2 = mx.sym.Convolution(data=pool1, kernel=(5, 5), num_filter=50, name="conv2")
+    tanh2 = mx.sym.Activation(data=conv2, act_type="tanh")
+    pool2 = mx.sym.Pooling(data=tanh2, pool_type="max", kernel=(2, 2), stride=(2, 2))
+    flat = mx.sym.flatten(data=pool2)
+    fc1 = mx.sym.FullyConnected(data=flat, num_hidden=500, name="fc1")
+    tanh3 = mx.sym.Activation(data=fc1, act_type="tanh")
+    fc2 = mx.sym.FullyConnected(data=tanh3, num_hidden=10, name="fc2")
+    return mx.sym.SoftmaxOutput(data=fc2, name="softmax")
+
+def main() -> None:
+    p = common.parser("symnet")
+    p.add_argument("--profile", default="", help="write cProfile stats of one extra epoch")
+    args = p.parse_args()
+    logging.disable(logging.INFO)
+    import jax
+    import numpy as np
+    import symnet as mx
+
+    x, y, params = common.load(args.data, args.model, args.n)
+    net = mlp(mx) if args.model == "mlp" else lenet(mx)
+    np.random.seed(0)
+    shuffle = args.variant != "noshuffle"
+    train = mx.io.NDArrayIter(x, y, common.BATCH, shuffle=shuffle)
+    model = mx.model.FeedForward(
+        net, num_epoch=args.epochs, optimizer="sgd", learning_rate=common.LR,
+        numpy_batch_size=common.BATCH,
+        arg_params={k: mx.nd.array(v) for k, v in params.items()})
+    first = {}
+
+    def on_batch(param):
+        # Only the first batch syncs; later batches return at once.
+        if not first:
+            # symnet's sync contract (see symnet/callback.py), then the fallbacks.
+            loc = param.locals
+            if callable(loc.get("block_until_ready")):
+                loc["block_until_ready"]()
+            elif hasattr(param.eval_metric, "block_until_ready"):
+                param.eval_metric.block_until_ready()
+            if model._session is not None:
+                jax.block_until_ready(model._session.state)
+            first["t"] = time.perf_counter()
+
+    t0 = time.perf_counter()
+    model.fit(train, batch_end_callback=on_batch)
+    epoch_times = [h["time"] for h in model.history]
+    acc = model.history[-1]["train"].get("accuracy")
+
+    prof_top = None
+    if args.profile:
+        model.num_epoch = args.epochs + 1
+        prof = cProfile.Profile()
+        prof.enable()
+        model.fit(train, batch_end_callback=on_batch)  # new Trainer: includes a recompile
+        prof.disable()
+        prof.dump_stats(args.profile)
+        prof_top = args.profile
+
+    pred_sps = None
+    if args.npred:
+        xp = np.asarray(np.resize(x, (args.npred,) + x.shape[1:]))
+        it = mx.io.NDArrayIter(xp, batch_size=common.BATCH)
+        model.predict(it)  # compile
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            out = model.predict(it)
+            times.append(time.perf_counter() - t)
+        assert out.shape == (args.npred, 10)
+        pred_sps = args.npred / min(times)
+    common.emit("symnet", args, epoch_times=epoch_times, first_step_s=first["t"] - t0,
+                predict_sps=pred_sps, train_acc=acc, profile=prof_top,
+                jax=jax.__version__)
+
+if __name__ == "__main__":
+    main()

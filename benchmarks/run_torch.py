@@ -1,0 +1,77 @@
+"""PyTorch eager CPU loop (torch.set_num_threads(2)), same nets, init and data.
+
+Runs in /work/torchvenv. Batches are pre-made tensors (no DataLoader), fixed order.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+
+def main() -> None:
+    args = common.parser("torch").parse_args()
+    import numpy as np
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "2")))
+    x, y, params = common.load(args.data, args.model, args.n)
+    if args.model == "mlp":
+        net = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64),
+                            nn.ReLU(), nn.Linear(64, 10))
+        layers = [net[1], net[3], net[5]]
+        names = ["fc1", "fc2", "fc3"]
+    else:
+        net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
+                            nn.Conv2d(20, 50, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Flatten(),
+                            nn.Linear(800, 500), nn.Tanh(), nn.Linear(500, 10))
+        layers = [net[0], net[3], net[7], net[9]]
+        names = ["conv1", "conv2", "fc1", "fc2"]
+    with torch.no_grad():  # MXNet layouts are torch's layouts
+        for layer, name in zip(layers, names):
+            layer.weight.copy_(torch.from_numpy(params[name + "_weight"]))
+            layer.bias.copy_(torch.from_numpy(params[name + "_bias"]))
+    opt = torch.optim.SGD(net.parameters(), lr=common.LR)
+    loss_fn = nn.CrossEntropyLoss()
+    nb = args.n // common.BATCH
+    xs = [torch.from_numpy(x[i * common.BATCH:(i + 1) * common.BATCH]) for i in range(nb)]
+    ys = [torch.from_numpy(y[i * common.BATCH:(i + 1) * common.BATCH].astype(np.int64))
+          for i in range(nb)]
+
+    t0 = time.perf_counter()
+    epoch_times, first = [], None
+    for _ in range(args.epochs):
+        te = time.perf_counter()
+        for i in range(nb):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xs[i]), ys[i])
+            loss.backward()
+            opt.step()
+            if first is None:
+                first = time.perf_counter() - t0
+        epoch_times.append(time.perf_counter() - te)
+
+    pred_sps = None
+    if args.npred:
+        npb = args.npred // common.BATCH
+        times = []
+        with torch.inference_mode():
+            net(xs[0])
+            for _ in range(3):
+                t = time.perf_counter()
+                for i in range(npb):
+                    torch.softmax(net(xs[i % nb]), dim=1)
+                times.append(time.perf_counter() - t)
+        pred_sps = args.npred / min(times)
+    common.emit("torch", args, epoch_times=epoch_times, first_step_s=first,
+                predict_sps=pred_sps, final_loss=float(loss.detach()), torch=torch.__version__,
+                threads=torch.get_num_threads())
+
+
+if __name__ == "__main__":
+    main()
