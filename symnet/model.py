@@ -297,6 +297,9 @@ class FeedForward:
         if self.epoch_size is None and monitor is None and getattr(eval_metric,
                                                                    "device_capable", False):
             resident = session.resident_arrays(data)
+        eval_resident = None
+        if eval_data is not None and getattr(eval_metric, "device_capable", False):
+            eval_resident = session.resident_arrays(eval_data)
         logger.info("Start training with %s", str(self.ctx))
         end_epoch = self.num_epoch
         for epoch in range(self.begin_epoch, end_epoch):
@@ -352,12 +355,21 @@ class FeedForward:
                 eval_metric.reset()
                 eval_data.reset()
                 total = 0
-                for i, batch in enumerate(eval_data):
-                    session.eval_batch(batch, eval_metric)
+
+                def on_eval(i: int) -> None:
+                    nonlocal total
+                    total += 1
                     if eval_batch_end_callback is not None:
                         _call(eval_batch_end_callback, BatchEndParam(
                             epoch=epoch, nbatch=i, eval_metric=eval_metric, locals=locals()))
-                    total += 1
+
+                if eval_resident is not None:
+                    session.infer_resident(eval_data, eval_resident, eval_metric, None, on_eval,
+                                           collect=False)
+                else:
+                    for i, batch in enumerate(eval_data):
+                        session.eval_batch(batch, eval_metric)
+                        on_eval(i)
                 record["eval"] = dict(eval_metric.get_name_value())
                 if eval_end_callback is not None:
                     _call(eval_end_callback, BatchEndParam(epoch=epoch, nbatch=total,
@@ -404,6 +416,13 @@ class FeedForward:
         session = self._inference_session(data)
         outs: List[List[jax.Array]] = []
         datas, labels = [], []
+        resident = None if return_data else session.resident_arrays(data, labels=False)
+        if resident is not None:
+            merged = session.infer_resident(data, resident, num_batch=num_batch)
+            if not merged:
+                raise ValueError("predict: the iterator yielded no batch")
+            result = [np.asarray(o) for o in merged]
+            return result[0] if len(result) == 1 else result
         for i, batch in enumerate(data):
             if num_batch is not None and i == num_batch:
                 break
@@ -433,6 +452,19 @@ class FeedForward:
         session = self._inference_session(data)
         session.trainer.label_names = [d[0] for d in (data.provide_label or [])
                                        if d[0] in self.symbol.list_arguments()]
+        resident = None
+        if getattr(eval_metric, "device_capable", False):
+            resident = session.resident_arrays(data)
+        if resident is not None:
+            def on_batch(i: int) -> None:
+                if batch_end_callback is not None:
+                    _call(batch_end_callback, BatchEndParam(epoch=0, nbatch=i,
+                                                            eval_metric=eval_metric,
+                                                            locals=locals()))
+
+            session.infer_resident(data, resident, eval_metric, num_batch, on_batch,
+                                   collect=False)
+            return eval_metric.get()[1]
         for i, batch in enumerate(data):
             if num_batch is not None and i == num_batch:
                 break

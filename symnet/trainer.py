@@ -220,6 +220,35 @@ class Trainer:
         return fn
 
 
+    def gather_step(self, metric: Any) -> Callable:
+        """Inference on a batch gathered on the device from resident arrays.
+
+        ``jit(params, fixed, aux, mstate, arrays, indices, pads, b) -> (mstate, outputs)``;
+        the metric (if any) excludes padded rows.
+        """
+        key = ("gather", id(metric))
+        fn = self._cache.get(key)
+        if fn is None:
+            graph = self.graph
+
+            def step(params, fixed, aux, mstate, arrays, indices, pads, b):
+                self.compile_count += 1
+                idx = indices[b]
+                feed = {**params, **fixed}
+                feed.update({n: jnp.take(a, idx, axis=0) for n, a in arrays.items()})
+                for name in self.label_names:
+                    feed.setdefault(name, jnp.zeros((), jnp.float32))
+                outs, _ = graph.apply(feed, aux, None, False)
+                if metric is not None:
+                    mask = (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b])
+                    mstate = metric.device_update(mstate, [feed[n] for n in self.label_names],
+                                                  list(outs), mask.astype(jnp.float32))
+                return mstate, outs
+
+            fn = self._cache[key] = jax.jit(step)
+        return fn
+
+
 class Session:
     """Device-resident training state for one bound graph, driven batch by batch."""
 
@@ -296,13 +325,13 @@ class Session:
             metric.update([NDArray(inputs[n][:real]) for n in self.trainer.label_names],
                           [NDArray(o[:real]) for o in outs])
 
-    def resident_arrays(self, data: Any) -> Optional[Arrays]:
+    def resident_arrays(self, data: Any, labels: bool = True) -> Optional[Arrays]:
         """The iterator's whole data on the device, if it offers the fast path (else None)."""
         if not (hasattr(data, "epoch_indices") and hasattr(data, "data_arrays")):
             return None
         arrays = dict(data.data_arrays)
         arrays.update(dict(getattr(data, "label_arrays", None) or []))
-        names = self.trainer.data_names + self.trainer.label_names
+        names = self.trainer.data_names + (self.trainer.label_names if labels else [])
         if any(n not in arrays for n in names):
             return None
         out = {}
@@ -343,6 +372,46 @@ class Session:
                 self._stash(metric, self.state.metric)
             on_batch(nbatch0 + b, int(pads[b]))
         return len(indices)
+
+    def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int]):
+        indices, pads = data.epoch_indices()
+        if num_batch is not None:
+            indices, pads = indices[:num_batch], pads[:num_batch]
+        n = next(iter(arrays.values())).shape[0]
+        rows = max(-(-n // self.batch_size) + 1, len(indices))
+        plan = np.zeros((rows, self.batch_size), np.int32)
+        plan[:len(indices)] = indices
+        plan_pads = np.zeros((rows,), np.int32)
+        plan_pads[:len(pads)] = pads
+        return len(indices), np.asarray(pads), jax.device_put((plan, plan_pads), self.device)
+
+    def infer_resident(self, data: Any, arrays: Arrays, metric: Any = None,
+                       num_batch: Optional[int] = None,
+                       on_batch: Optional[Callable[[int], None]] = None,
+                       collect: bool = True) -> List[jax.Array]:
+        """Inference over the rest of ``data`` with batches gathered on the device.
+
+        Returns the outputs concatenated over batches, padded rows removed (one transfer at the
+        end, none per batch); ``metric`` (device-capable) accumulates on the device.
+        """
+        count, pads, (idx, pad_arr) = self._plan(data, arrays, num_batch)
+        step = self.trainer.gather_step(metric)
+        outs = []
+        for b in range(count):
+            mstate = self._metric_state(metric) if metric is not None else None
+            mstate, o = step(self.state.params, self.state.fixed, self.state.aux, mstate,
+                             arrays, idx, pad_arr, b)
+            if metric is not None:
+                self._stash(metric, mstate)
+            if collect:
+                outs.append(o)
+            if on_batch is not None:
+                on_batch(b)
+        if not outs:
+            return []
+        keep = np.concatenate([np.arange(self.batch_size - p) + i * self.batch_size
+                               for i, p in enumerate(pads)])
+        return [jnp.concatenate(col)[keep] for col in zip(*outs)]
 
     def eval_batch(self, batch: Any, metric: Any) -> List[jax.Array]:
         """Forward in inference mode; updates ``metric`` (padded rows excluded)."""
