@@ -21,7 +21,7 @@ from .context import Context, cpu
 from .ndarray import NDArray
 from .symbol import load as _load_symbol
 from .symbol.symbol import Symbol
-from .trainer import Session, Trainer, check_finite, check_labels
+from .trainer import Session, Trainer, auto_steps, check_finite, check_labels
 
 __all__ = ["FeedForward", "save_checkpoint", "load_checkpoint", "load_params", "BatchEndParam"]
 
@@ -149,6 +149,8 @@ class FeedForward:
         self.aux_params = dict(aux_params) if aux_params else None
         self.allow_extra_params = allow_extra_params
         self.begin_epoch = begin_epoch
+        # symnet: training steps per dispatch (lax.scan); None picks per graph and backend.
+        self.steps_per_execution = kwargs.pop("steps_per_execution", None)
         self.kwargs = dict(kwargs)
         self.history: List[Dict[str, Any]] = []
         self._trainer: Optional[Trainer] = None
@@ -291,6 +293,7 @@ class FeedForward:
         session = Session(trainer, self.arg_params, self.aux_params, batch_size,
                           self._input_shapes(descs))
         session.set_optimizer(optimizer)
+        session.steps = self.steps_per_execution or auto_steps(self.symbol)
         self._trainer, self._session = trainer, session
         # In-memory iterators: the data goes to the device once and batches are gathered there.
         resident = None
@@ -314,7 +317,8 @@ class FeedForward:
                             epoch=epoch, nbatch=nb + 1, eval_metric=eval_metric,
                             locals=locals()))
 
-                nbatch = session.train_epoch_resident(data, resident, eval_metric, 0, on_batch)
+                nbatch = session.train_epoch_resident(data, resident, eval_metric, 0, on_batch,
+                                                      batch_end_callback is not None)
                 if nbatch == 0:
                     raise ValueError("FeedForward.fit: the training iterator yielded no batch")
                 seen = nbatch * batch_size

@@ -220,6 +220,43 @@ class Trainer:
         return fn
 
 
+    def train_steps_scan(self, optimizer: Any, metric: Any, steps: int,
+                         snapshots: bool) -> Callable:
+        """``steps`` resident training steps in one ``lax.scan`` (one dispatch).
+
+        ``jit(state, arrays, indices, pads, b0, count, key, nbatch0) -> (state, snaps)``: runs
+        batches ``b0 .. b0+steps-1`` of the plan; steps at or past ``count`` leave the state
+        unchanged. ``snaps`` stacks the metric state after each step when ``snapshots``.
+        """
+        key = ("scan", id(optimizer), id(metric), steps, snapshots)
+        fn = self._cache.get(key)
+        if fn is not None:
+            return fn
+        use_metric = metric is not None
+
+        def run(state, arrays, indices, pads, b0, count, key, nbatch0):
+            self.compile_count += 1
+
+            def body(st, j):
+                b = b0 + j
+                idx = indices[b]
+                inputs = {n: jnp.take(a, idx, axis=0) for n, a in arrays.items()}
+                mask = (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b]).astype(jnp.float32)
+
+                def step(s):
+                    new, _ = self._train_core(optimizer, metric, use_metric, s, inputs, mask,
+                                              key, nbatch0 + j)
+                    return new
+
+                new = jax.lax.cond(b < count, step, lambda s: s, st)
+                return new, (new.metric if snapshots else None)
+
+            state, snaps = jax.lax.scan(body, state, jnp.arange(steps))
+            return state, snaps
+
+        fn = self._cache[key] = jax.jit(run, donate_argnums=(0,))
+        return fn
+
     def gather_step(self, metric: Any) -> Callable:
         """Inference on a batch gathered on the device from resident arrays.
 
@@ -267,6 +304,7 @@ class Session:
         self.device = jax.devices()[0]
         self.state = jax.device_put(self.state, self.device)
         self._stashed: Any = None
+        self.steps = 1
         self.optimizer = None
         self._masks: Dict[int, jax.Array] = {}
         self._shapes: Dict[str, Any] = {
@@ -346,39 +384,69 @@ class Session:
         return out
 
     def train_epoch_resident(self, data: Any, arrays: Arrays, metric: Any, nbatch0: int,
-                             on_batch: Callable[[int, int], None]) -> int:
+                             on_batch: Callable[[int, int], None],
+                             want_metric: bool = True) -> int:
         """Train on every remaining batch of ``data``, gathering batches on the device.
 
-        ``on_batch(nbatch, pad)`` runs after each step (callbacks); returns the batch count.
+        With ``self.steps > 1`` each dispatch runs that many steps in one ``lax.scan``.
+        ``on_batch(nbatch, pad)`` runs after each step, in order, with the metric showing
+        exactly the batches up to it (MXNet's numbering); ``want_metric=False`` says no
+        callback reads the metric, so the host never reads it mid-epoch. Returns the count.
         """
-        indices, pads = data.epoch_indices()
-        if len(indices) == 0:
+        count, pads, (idx, pad_arr) = self._plan(data, arrays, None, multiple=self.steps)
+        if count == 0:
             return 0
-        # A fixed plan length (enough for roll_over's extra batch) keeps one compilation.
-        n = next(iter(arrays.values())).shape[0]
-        rows = max(-(-n // self.batch_size) + 1, len(indices))
-        plan = np.zeros((rows, self.batch_size), np.int32)
-        plan[:len(indices)] = indices
-        plan_pads = np.zeros((rows,), np.int32)
-        plan_pads[:len(pads)] = pads
-        idx, pad_arr = jax.device_put((plan, plan_pads), self.device)
         device_metric = metric is not None and getattr(metric, "device_capable", False)
-        step = self.trainer.train_step_resident(self.optimizer, metric if device_metric else None)
-        for b in range(len(indices)):
+        if self.steps <= 1:
+            step = self.trainer.train_step_resident(self.optimizer,
+                                                    metric if device_metric else None)
+            for b in range(count):
+                if device_metric:
+                    self.state.metric = self._metric_state(metric)
+                self.state = step(self.state, arrays, idx, pad_arr, b, self._key, nbatch0 + b)
+                if device_metric:
+                    self._stash(metric, self.state.metric)
+                on_batch(nbatch0 + b, int(pads[b]))
+            return count
+        k = self.steps
+        snapshots = device_metric and want_metric
+        multi = self.trainer.train_steps_scan(self.optimizer, metric if device_metric else None,
+                                              k, snapshots)
+        count_dev = jax.device_put(np.int32(count), self.device)
+        for b0 in range(0, count, k):
             if device_metric:
                 self.state.metric = self._metric_state(metric)
-            self.state = step(self.state, arrays, idx, pad_arr, b, self._key, nbatch0 + b)
-            if device_metric:
-                self._stash(metric, self.state.metric)
-            on_batch(nbatch0 + b, int(pads[b]))
-        return len(indices)
+            self.state, snaps = multi(self.state, arrays, idx, pad_arr, b0, count_dev, self._key,
+                                      nbatch0 + b0)
+            last = min(count, b0 + k)
+            if not snapshots:
+                if device_metric:
+                    self._stash(metric, self.state.metric)
+                for b in range(b0, last):
+                    on_batch(nbatch0 + b, int(pads[b]))
+                continue
+            # One read per dispatch: the metric after each step, so callbacks see MXNet's view.
+            host = jax.device_get(snaps)
+            merged = jax.tree_util.tree_map(np.zeros_like, jax.tree_util.tree_map(
+                lambda x: x[0], host))
+            for j, b in enumerate(range(b0, last)):
+                view = jax.tree_util.tree_map(lambda x, m: x[j] - m, host, merged)
+                self._stash(metric, view)
+                on_batch(nbatch0 + b, int(pads[b]))
+                if metric.device_state() is not view:  # a callback read (merged) it
+                    merged = jax.tree_util.tree_map(lambda x: x[j], host)
+            final = jax.tree_util.tree_map(lambda x, m: x[last - b0 - 1] - m, host, merged)
+            self._stash(metric, jax.device_put(final, self.device))
+        return count
 
-    def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int]):
+    def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1):
+        """The epoch's batches as device arrays of a fixed length (one compilation)."""
         indices, pads = data.epoch_indices()
         if num_batch is not None:
             indices, pads = indices[:num_batch], pads[:num_batch]
         n = next(iter(arrays.values())).shape[0]
         rows = max(-(-n // self.batch_size) + 1, len(indices))
+        rows = -(-rows // multiple) * multiple
         plan = np.zeros((rows, self.batch_size), np.int32)
         plan[:len(indices)] = indices
         plan_pads = np.zeros((rows,), np.int32)
@@ -454,6 +522,17 @@ class Session:
             if n in aux_params:
                 self.state.aux[n] = jax.device_put(jnp.array(_data_of(aux_params[n])),
                                                    self.device)
+
+
+def auto_steps(symbol: Symbol) -> int:
+    """Steps per dispatch when the user does not say: several for graphs whose step is short
+    (dispatch overhead matters), one for convolutions on the CPU, where XLA keeps slow
+    convolution layouts inside loops (see ``symnet.optimize``)."""
+    convs = any(n.op is not None and n.op.name in ("Convolution", "Deconvolution")
+                for n in symbol._topo())
+    if convs and jax.default_backend() == "cpu":
+        return 1
+    return 8
 
 
 def check_labels(symbol: Symbol, data: Any, input_shapes: Dict[str, Tuple[int, ...]]) -> None:

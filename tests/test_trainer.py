@@ -1,0 +1,81 @@
+"""The shared training step: multi-step dispatch, device-resident data, one compilation."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+import symnet as mx
+
+
+def _mlp(dropout: bool = False):
+    data = mx.sym.Variable("data")
+    net = mx.sym.FullyConnected(data, num_hidden=16, name="fc1")
+    net = mx.sym.Activation(net, act_type="relu", name="relu1")
+    if dropout:
+        net = mx.sym.Dropout(net, p=0.3, name="drop")
+    net = mx.sym.FullyConnected(net, num_hidden=3, name="fc2")
+    return mx.sym.SoftmaxOutput(net, name="softmax")
+
+
+def _data(n=53):
+    rng = np.random.RandomState(0)
+    x = rng.randn(n, 6).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32) + (x[:, 1] > 1).astype(np.float32)
+    return x, y
+
+
+def _fit(steps, handle="pad", dropout=False, callback=None, epochs=3):
+    x, y = _data()
+    mx.random.seed(7)
+    it = mx.io.NDArrayIter(x, y, 10, shuffle=False, last_batch_handle=handle)
+    model = mx.model.FeedForward(_mlp(dropout), num_epoch=epochs, learning_rate=0.5,
+                                 momentum=0.9, steps_per_execution=steps,
+                                 initializer=mx.init.Xavier())
+    model.fit(it, batch_end_callback=callback)
+    return model
+
+
+@pytest.mark.parametrize("handle", ["pad", "roll_over", "discard"])
+@pytest.mark.parametrize("dropout", [False, True])
+def test_multi_step_dispatch_equals_single_steps(handle, dropout):
+    one = _fit(1, handle, dropout)
+    many = _fit(4, handle, dropout)
+    for name, value in one.arg_params.items():
+        np.testing.assert_allclose(many.arg_params[name].asnumpy(), value.asnumpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
+    assert many._trainer.compile_count == 1  # the scan, whatever the epoch's batch count
+
+
+def test_callbacks_see_mxnet_batch_numbering_and_metrics_with_multi_step(caplog):
+    logs = {}
+    for steps in (1, 4):
+        seen = []
+        speed = mx.callback.Speedometer(10, frequent=2)
+
+        def callback(param, seen=seen, speed=speed):
+            seen.append((param.epoch, param.nbatch))
+            speed(param)
+
+        with caplog.at_level(logging.INFO):
+            caplog.clear()
+            _fit(steps, callback=callback, epochs=2)
+        lines = [r.getMessage() for r in caplog.records if "Batch [" in r.getMessage()]
+        logs[steps] = ([line.split("\t")[0] + "\t" + line.split("\t")[2] for line in lines],
+                       seen)
+    assert logs[1] == logs[4]
+    assert logs[1][1] == [(e, b) for e in range(2) for b in range(1, 7)]
+    assert len(logs[1][0]) == 6  # batches 2, 4, 6 of each epoch log an accuracy
+
+
+def test_training_metric_excludes_padding_on_device():
+    x, y = _data(n=25)
+    it = mx.io.NDArrayIter(x, y, 10, shuffle=False, last_batch_handle="pad")
+    model = mx.model.FeedForward(_mlp(), num_epoch=1, learning_rate=0.0,
+                                 initializer=mx.init.Xavier())
+    model.fit(it)
+    pred = model.predict(x).argmax(1)
+    acc = float((pred == y).mean())
+    np.testing.assert_allclose(model.history[0]["train"]["accuracy"], acc, rtol=1e-6)
+    assert model.predict(x).shape == (25, 3)
