@@ -16,7 +16,7 @@ from .context import Context, cpu
 from .model import _call, check_params, load_checkpoint, save_checkpoint
 from .ndarray import NDArray
 from .symbol.symbol import Symbol
-from .trainer import Session, Trainer, check_finite, check_labels
+from .trainer import Session, Trainer, auto_steps, check_finite, check_labels
 
 __all__ = ["Module", "BaseModule"]
 
@@ -274,6 +274,7 @@ class Module:
         resident = None
         if monitor is None and getattr(eval_metric, "device_capable", False):
             resident = session.resident_arrays(train_data)
+            session.steps = auto_steps(self._symbol)
         self.history = []
         for epoch in range(begin_epoch, num_epoch):
             tic = time.time()
@@ -286,7 +287,7 @@ class Module:
                             epoch=epoch, nbatch=nb, eval_metric=eval_metric, locals=locals()))
 
                 nbatch = session.train_epoch_resident(train_data, resident, eval_metric, 0,
-                                                      on_batch)
+                                                      on_batch, batch_end_callback is not None)
             else:
                 for data_batch in train_data:
                     session.train_batch(data_batch, nbatch, eval_metric)

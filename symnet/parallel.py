@@ -192,7 +192,7 @@ def peer_failure(err: BaseException) -> Optional[PeerLostError]:
     text = str(err).lower()
     if not any(s in text for s in _PEER_SIGNS):
         return None
-    first = str(err).split(": Error dispatching computation")[-1].strip()[:300]
+    first = str(err).split("Error dispatching computation")[-1].strip(": ")[:300]
     return PeerLostError(
         f"process {process_index()} of {process_count()}: another training process stopped "
         f"or became unreachable, so the collective step failed ({first}). Stopping this "
@@ -201,21 +201,23 @@ def peer_failure(err: BaseException) -> Optional[PeerLostError]:
 
 
 def _install_failure_hook() -> None:
-    """Uncaught peer failures print one clear line and exit at once (exit code 3).
+    """An uncaught error ends a distributed process at once.
 
-    Skips the normal interpreter exit, whose jax.distributed shutdown barrier would otherwise
-    wait for the dead process until the shutdown timeout.
+    Peer failures print one clear line (exit code 3); other errors their traceback (exit code
+    1). Both skip the normal interpreter exit, whose jax.distributed shutdown barrier would
+    otherwise keep this process (and so the others) waiting until the shutdown timeout.
     """
     previous = sys.excepthook
 
     def hook(kind, value, tb):
         lost = peer_failure(value) if value is not None else None
+        sys.stdout.flush()
         if lost is None:
             previous(kind, value, tb)
-            return
-        sys.stdout.flush()
-        print(f"symnet: error: {lost}", file=sys.stderr, flush=True)
-        os._exit(3)
+        else:
+            print(f"symnet: error: {lost}", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(1 if lost is None else 3)
 
     sys.excepthook = hook
 
