@@ -324,6 +324,8 @@ class FeedForward:
                 seen = nbatch * batch_size
                 logger.info("Epoch[%d] Resetting Data Iterator", epoch)
                 data.reset()
+            if resident is None:
+                session.new_epoch()
             while resident is None:
                 do_reset = True
                 for batch in data:

@@ -289,6 +289,7 @@ class Module:
                 nbatch = session.train_epoch_resident(train_data, resident, eval_metric, 0,
                                                       on_batch, batch_end_callback is not None)
             else:
+                session.new_epoch()
                 for data_batch in train_data:
                     session.train_batch(data_batch, nbatch, eval_metric)
                     if batch_end_callback is not None:

@@ -11,6 +11,7 @@ its first axis, so the same code runs data-parallel under a ``jax.sharding.Mesh`
 from __future__ import annotations
 
 import logging
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -71,6 +72,9 @@ class TrainState:
     opt: Any = None
     metric: Any = None
     bad_batch: Any = field(default_factory=lambda: jnp.asarray(-1, jnp.int32))
+    #: The next batch of the epoch's plan (resident data): kept on the device so that the
+    #: inner loop passes no host values at all.
+    cursor: Any = field(default_factory=lambda: jnp.asarray(0, jnp.int32))
 
 
 class Trainer:
@@ -150,34 +154,67 @@ class Trainer:
                                           list(outs), mask)
         finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(o)) for o in outs]))
         bad = jnp.where((state.bad_batch < 0) & ~finite, nbatch, state.bad_batch)
-        new = TrainState(params, state.fixed, new_aux, opt, mstate, bad)
+        new = dataclasses.replace(state, params=params, aux=new_aux, opt=opt, metric=mstate,
+                                  bad_batch=bad)
         return new, (outs if not use_metric and metric is not None else ())
+
+    def _resident_step(self, optimizer, metric, state: TrainState, arrays: Arrays, indices,
+                       pads, key, count=None) -> TrainState:
+        """One step on plan row ``state.cursor`` (a no-op past ``count``); advances the cursor."""
+        b = state.cursor
+        idx = indices[b]
+        inputs = {n: jnp.take(a, idx, axis=0) for n, a in arrays.items()}
+        mask = (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b]).astype(jnp.float32)
+
+        def run(st):
+            new, _ = self._train_core(optimizer, metric, metric is not None, st, inputs, mask,
+                                      key, st.cursor)
+            return new
+
+        new = run(state) if count is None else jax.lax.cond(b < count, run, lambda st: st,
+                                                             state)
+        return dataclasses.replace(new, cursor=b + 1)
 
     def train_step_resident(self, optimizer: Any, metric: Any) -> Callable:
         """Like ``train_step`` but the batch is gathered on the device from resident arrays.
 
-        ``jit(state, arrays, indices, pads, b, key, nbatch) -> state``: ``arrays`` holds the
-        whole data set per input name (sent to the device once), ``indices`` (batches,
-        batch_size) and ``pads`` (batches,) the epoch's batch plan; only ``b`` changes per call.
-        Needs a device-capable metric (or none).
+        ``jit(state, arrays, indices, pads, key) -> state``: ``arrays`` holds the whole data
+        set per input name (sent to the device once), ``indices`` (rows, batch_size) and
+        ``pads`` (rows,) the epoch's batch plan, ``state.cursor`` the row to train on. Nothing
+        changes between calls but the donated state. Needs a device-capable metric (or none).
         """
         key = ("resident", id(optimizer), id(metric))
         fn = self._cache.get(key)
-        if fn is not None:
-            return fn
-        use_metric = metric is not None
+        if fn is None:
+            def step(state, arrays, indices, pads, key):
+                self.compile_count += 1
+                return self._resident_step(optimizer, metric, state, arrays, indices, pads, key)
 
-        def step(state, arrays, indices, pads, b, key, nbatch):
-            self.compile_count += 1
-            idx = indices[b]
-            inputs = {n: jnp.take(a, idx, axis=0) for n, a in arrays.items()}
-            real = idx.shape[0] - pads[b]
-            mask = (jnp.arange(idx.shape[0]) < real).astype(jnp.float32)
-            new, _ = self._train_core(optimizer, metric, use_metric, state, inputs, mask, key,
-                                      nbatch)
-            return new
+            fn = self._cache[key] = jax.jit(step, donate_argnums=(0,))
+        return fn
 
-        fn = self._cache[key] = jax.jit(step, donate_argnums=(0,))
+    def train_steps_scan(self, optimizer: Any, metric: Any, steps: int,
+                         snapshots: bool) -> Callable:
+        """``steps`` resident training steps in one ``lax.scan`` (one dispatch).
+
+        ``jit(state, arrays, indices, pads, count, key) -> (state, snaps)``: runs plan rows
+        from ``state.cursor`` on; rows at or past ``count`` leave the state unchanged.
+        ``snaps`` stacks the metric state after each step when ``snapshots``.
+        """
+        key = ("scan", id(optimizer), id(metric), steps, snapshots)
+        fn = self._cache.get(key)
+        if fn is None:
+            def run(state, arrays, indices, pads, count, key):
+                self.compile_count += 1
+
+                def body(st, _):
+                    new = self._resident_step(optimizer, metric, st, arrays, indices, pads, key,
+                                              count)
+                    return new, (new.metric if snapshots else None)
+
+                return jax.lax.scan(body, state, None, length=steps)
+
+            fn = self._cache[key] = jax.jit(run, donate_argnums=(0,))
         return fn
 
     def eval_step(self, metric: Any) -> Callable:
@@ -219,43 +256,6 @@ class Trainer:
             fn = self._cache["predict"] = jax.jit(step)
         return fn
 
-
-    def train_steps_scan(self, optimizer: Any, metric: Any, steps: int,
-                         snapshots: bool) -> Callable:
-        """``steps`` resident training steps in one ``lax.scan`` (one dispatch).
-
-        ``jit(state, arrays, indices, pads, b0, count, key, nbatch0) -> (state, snaps)``: runs
-        batches ``b0 .. b0+steps-1`` of the plan; steps at or past ``count`` leave the state
-        unchanged. ``snaps`` stacks the metric state after each step when ``snapshots``.
-        """
-        key = ("scan", id(optimizer), id(metric), steps, snapshots)
-        fn = self._cache.get(key)
-        if fn is not None:
-            return fn
-        use_metric = metric is not None
-
-        def run(state, arrays, indices, pads, b0, count, key, nbatch0):
-            self.compile_count += 1
-
-            def body(st, j):
-                b = b0 + j
-                idx = indices[b]
-                inputs = {n: jnp.take(a, idx, axis=0) for n, a in arrays.items()}
-                mask = (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b]).astype(jnp.float32)
-
-                def step(s):
-                    new, _ = self._train_core(optimizer, metric, use_metric, s, inputs, mask,
-                                              key, nbatch0 + j)
-                    return new
-
-                new = jax.lax.cond(b < count, step, lambda s: s, st)
-                return new, (new.metric if snapshots else None)
-
-            state, snaps = jax.lax.scan(body, state, jnp.arange(steps))
-            return state, snaps
-
-        fn = self._cache[key] = jax.jit(run, donate_argnums=(0,))
-        return fn
 
     def gather_step(self, metric: Any) -> Callable:
         """Inference on a batch gathered on the device from resident arrays.
@@ -312,6 +312,11 @@ class Session:
         from . import random as _random
         self._key = jax.device_put(_random.next_key(), self.device)
 
+    def new_epoch(self) -> None:
+        """A fresh random key, so that dropout masks differ from epoch to epoch."""
+        from . import random as _random
+        self._key = jax.device_put(_random.next_key(), self.device)
+
     def set_optimizer(self, optimizer: Any) -> None:
         """Use ``optimizer`` (symnet Optimizer) from the next step on; state starts fresh."""
         self.optimizer = optimizer
@@ -325,10 +330,14 @@ class Session:
         return mask
 
     def _metric_state(self, metric: Any) -> Any:
-        """The metric's device state, committed to the device (fresh states are not)."""
-        state = metric.device_state()
-        if state is not self._stashed:
-            state = jax.device_put(state, self.device)
+        """The metric's device state, committed to the device (fresh states are not).
+
+        A fresh state (zeros after the host read the metric) is made here on purpose: that is
+        the only host-to-device transfer between reads."""
+        with jax.transfer_guard("allow"):
+            state = metric.device_state()
+            if state is not self._stashed:
+                state = jax.device_put(state, self.device)
         return state
 
     def _stash(self, metric: Any, state: Any) -> None:
@@ -397,13 +406,15 @@ class Session:
         if count == 0:
             return 0
         device_metric = metric is not None and getattr(metric, "device_capable", False)
+        self.new_epoch()
+        self.state.cursor = jax.device_put(np.int32(0), self.device)
         if self.steps <= 1:
             step = self.trainer.train_step_resident(self.optimizer,
                                                     metric if device_metric else None)
             for b in range(count):
                 if device_metric:
                     self.state.metric = self._metric_state(metric)
-                self.state = step(self.state, arrays, idx, pad_arr, b, self._key, nbatch0 + b)
+                self.state = step(self.state, arrays, idx, pad_arr, self._key)
                 if device_metric:
                     self._stash(metric, self.state.metric)
                 on_batch(nbatch0 + b, int(pads[b]))
@@ -416,8 +427,7 @@ class Session:
         for b0 in range(0, count, k):
             if device_metric:
                 self.state.metric = self._metric_state(metric)
-            self.state, snaps = multi(self.state, arrays, idx, pad_arr, b0, count_dev, self._key,
-                                      nbatch0 + b0)
+            self.state, snaps = multi(self.state, arrays, idx, pad_arr, count_dev, self._key)
             last = min(count, b0 + k)
             if not snapshots:
                 if device_metric:
@@ -583,5 +593,5 @@ def check_finite(state: TrainState, epoch: int, logger: Optional[logging.Logger]
 
 
 jax.tree_util.register_dataclass(
-    TrainState, data_fields=["params", "fixed", "aux", "opt", "metric", "bad_batch"],
+    TrainState, data_fields=["params", "fixed", "aux", "opt", "metric", "bad_batch", "cursor"],
     meta_fields=[])
