@@ -151,6 +151,8 @@ class FeedForward:
         self.begin_epoch = begin_epoch
         # symnet: training steps per dispatch (lax.scan); None picks per graph and backend.
         self.steps_per_execution = kwargs.pop("steps_per_execution", None)
+        # symnet: opt-in mixed precision ('bfloat16' compute, float32 master weights).
+        self.compute_dtype = kwargs.pop("compute_dtype", None)
         self.kwargs = dict(kwargs)
         self.history: List[Dict[str, Any]] = []
         self._trainer: Optional[Trainer] = None
@@ -289,7 +291,7 @@ class FeedForward:
         optimizer = self._make_optimizer(batch_size, param_names)
         eval_metric = _metric.create(eval_metric)
         trainer = Trainer(self.symbol, [d[0] for d in data.provide_data],
-                          self._label_names(data))
+                          self._label_names(data), compute_dtype=self.compute_dtype)
         session = Session(trainer, self.arg_params, self.aux_params, batch_size,
                           self._input_shapes(descs))
         session.set_optimizer(optimizer)

@@ -81,8 +81,14 @@ class Trainer:
     """Compiled steps for one symbol with given data/label names."""
 
     def __init__(self, symbol: Symbol, data_names: Sequence[str], label_names: Sequence[str],
-                 fixed_param_names: Sequence[str] = ()) -> None:
+                 fixed_param_names: Sequence[str] = (), compute_dtype: Any = None) -> None:
+        """Args:
+            compute_dtype: e.g. ``'bfloat16'``: forward and backward run in that type while the
+                parameters, optimizer state, auxiliary state and labels stay float32 (mixed
+                precision for accelerators; on AVX2 CPUs it is slower, so it is off by default).
+        """
         self.symbol = symbol
+        self.compute_dtype = None if compute_dtype is None else jnp.dtype(compute_dtype)
         self.graph: Graph = compile_symbol(symbol)
         args = self.graph.arg_names
         self.data_names = [n for n in data_names]
@@ -141,7 +147,17 @@ class Trainer:
         rng = jax.random.fold_in(key, nbatch) if graph.needs_rng else None
 
         def forward(p):
-            return graph.apply({**p, **state.fixed, **inputs}, state.aux, rng, True)
+            feed = {**p, **state.fixed, **inputs}
+            if self.compute_dtype is None:
+                return graph.apply(feed, state.aux, rng, True)
+            low = {n: (v.astype(self.compute_dtype)
+                       if n not in self.label_names and jnp.issubdtype(v.dtype, jnp.floating)
+                       else v) for n, v in feed.items()}
+            outs, new_aux = graph.apply(low, state.aux, rng, True)
+            outs = tuple(o.astype(jnp.float32) if jnp.issubdtype(o.dtype, jnp.floating) else o
+                         for o in outs)
+            new_aux = {n: v.astype(state.aux[n].dtype) for n, v in new_aux.items()}
+            return outs, new_aux
 
         outs, vjp, new_aux = jax.vjp(forward, state.params, has_aux=True)
         # MXNet compat: backward() without out_grads uses ones; loss heads ignore them.

@@ -114,3 +114,19 @@ def test_dropout_masks_change_between_epochs():
         session.new_epoch()
         keys.append(np.asarray(session._key))
     assert not np.array_equal(keys[0], keys[1])
+
+
+def test_bfloat16_compute_keeps_float32_master_weights_and_learns():
+    x, y = _data(n=200)
+    it = mx.io.NDArrayIter(x, y, 20, shuffle=False)
+    results = {}
+    for dtype in (None, "bfloat16"):
+        mx.random.seed(0)
+        model = mx.model.FeedForward(_mlp(), num_epoch=5, learning_rate=0.5, momentum=0.9,
+                                     compute_dtype=dtype, initializer=mx.init.Xavier())
+        model.fit(it)
+        it.reset()
+        assert all(v.dtype == np.float32 for v in model.arg_params.values())
+        results[dtype] = model.score(mx.io.NDArrayIter(x, y, 20))
+    assert results["bfloat16"] > 0.8
+    assert abs(results["bfloat16"] - results[None]) < 0.1  # tiny data: coarse bound
