@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import base, name
+from . import base, config, name
 from . import symbol
 from . import symbol as sym
 from . import ndarray
