@@ -564,3 +564,32 @@ def init_params(initializer: Any, shapes: Mapping[str, Sequence[int]],
         desc = InitDesc(name, attrs.get(name, {}), global_init=init)
         out[name] = init.generate(desc, shapes[name], dtypes.get(name, jnp.float32), keys[i])
     return out
+
+
+def initialize_all(initializer: Any, targets: Sequence[Tuple[Any, Any]]) -> None:
+    """Initialise many NDArrays in place, ``initializer(desc, arr)`` for each ``(desc, arr)``.
+
+    Built-in initializers draw every value in one jitted program (one compilation instead of
+    one per parameter shape); subclasses that override ``__call__`` and ``Load``/``Mixed`` run
+    per array, MXNet style. ``desc`` is an InitDesc or a name (FeedForward's legacy rules).
+    """
+    targets = list(targets)
+    batched = isinstance(initializer, Initializer) and \
+        type(initializer).__call__ is Initializer.__call__
+    if not batched or not targets:
+        for desc, arr in targets:
+            initializer(desc, arr)
+        return
+    specs = []
+    for desc, arr in targets:
+        if isinstance(desc, InitDesc) and desc.global_init is None:
+            desc.global_init = initializer
+        specs.append((desc, _shape(arr), jnp.dtype(_dtype(arr)), not isinstance(desc, InitDesc)))
+    keys = jax.random.split(_key(None), len(specs))
+
+    def draw(keys):
+        return [initializer.generate(d, shape, dtype, k, legacy=legacy)
+                for (d, shape, dtype, legacy), k in zip(specs, keys)]
+
+    for (_, arr), value in zip(targets, jax.jit(draw)(keys)):
+        _set(arr, value)

@@ -196,13 +196,15 @@ class FeedForward:
             if extra and not self.allow_extra_params:
                 raise GraphError(f"FeedForward: arg_params has {extra}, which the graph does not "
                                  "take; pass allow_extra_params=True to ignore them")
+        from .initializer import initialize_all
+        fresh = []
         arg_params: Dict[str, NDArray] = {}
         for name in param_names:
             arr = nd.zeros(shapes[name], dtype=types[name])
             if self.arg_params and name in self.arg_params and not overwrite:
                 arr[:] = self.arg_params[name]
             else:
-                self.initializer(name, arr)
+                fresh.append((name, arr))
             arg_params[name] = arr
         aux_params: Dict[str, NDArray] = {}
         for name, shape, typ in zip(aux_names, aux_shapes, aux_types):
@@ -210,8 +212,10 @@ class FeedForward:
             if self.aux_params and name in self.aux_params and not overwrite:
                 arr[:] = self.aux_params[name]
             else:
-                self.initializer(name, arr)
+                fresh.append((name, arr))
             aux_params[name] = arr
+        # MXNet compat: FeedForward initialises by name (the legacy rules), not by InitDesc.
+        initialize_all(self.initializer, fresh)
         self.arg_params, self.aux_params = arg_params, aux_params
         return arg_names, param_names, aux_names
 

@@ -129,6 +129,7 @@ class Module:
                          allow_missing, allow_extra, "Module.init_params")
         initializer = initializer if initializer is not None else _init.Uniform(0.01)
         attrs = self._symbol.attr_dict()
+        fresh = []
         self._arg_params, self._aux_params = {}, {}
         for names, shapes, given, out in ((self._param_names, self._arg_shapes, arg_params,
                                            self._arg_params),
@@ -142,8 +143,9 @@ class Module:
                     if given and not allow_missing:
                         raise GraphError(f"init_params: {name!r} is missing from the given "
                                          "parameters (pass allow_missing=True to initialise it)")
-                    initializer(_init.InitDesc(name, attrs.get(name, {})), arr)
+                    fresh.append((_init.InitDesc(name, attrs.get(name, {})), arr))
                 out[name] = arr
+        _init.initialize_all(initializer, fresh)
         self.params_initialized = True
         self._make_session()
 
