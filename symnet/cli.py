@@ -64,6 +64,9 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     """Train ``args.graph`` by its recipe; returns a summary dict (also printed as JSON)."""
     import symnet as mx
     import graphs
+    from .parallel import is_primary, part
+    # first, before any array exists: dist_sync joins the jax.distributed cluster
+    kv = mx.kv.create(args.kvstore)
     module = graphs.get(args.graph)
     recipe = dict(getattr(module, "RECIPE", {}))
     num_epoch = args.epochs or recipe.get("num_epoch", 10)
@@ -75,6 +78,8 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     x, y, vx, vy, note = _load_data(args.data, input_shape)
     if args.limit:
         x, y = x[:args.limit], y[:args.limit]
+    if kv.num_workers > 1:  # each process trains on its own part (MXNet's num_parts/part_index)
+        x, y = part([x, y], kv.num_workers, kv.rank)
     log.info("%s", note)
     train_iter = mx.io.NDArrayIter(x, y, batch, shuffle=True)
     val_iter = mx.io.NDArrayIter(vx, vy, batch)
@@ -98,9 +103,12 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     if args.progress:
         callbacks.append(mx.callback.ProgressBar(total=len(y) // batch))
     model.fit(X=train_iter, eval_data=val_iter, batch_end_callback=callbacks,
-              epoch_end_callback=mx.callback.do_checkpoint(prefix, period=num_epoch))
+              epoch_end_callback=mx.callback.do_checkpoint(prefix, period=num_epoch),
+              kvstore=kv)
     acc = model.score(val_iter)
     written = [f"{prefix}-symbol.json", f"{prefix}-{num_epoch:04d}.params"]
+    if not is_primary():  # only the first process writes files and the summary
+        return {"graph": args.graph, "validation_accuracy": round(float(acc), 4)}
     written += _write_pictures(net, model, prefix, input_shape)
     with open(f"{prefix}-history.json", "w") as f:
         json.dump(model.history, f, indent=1, default=float)
@@ -171,7 +179,6 @@ def _checkpoint_model(args):
 
 def predict(args: argparse.Namespace) -> None:
     """Print the predicted class of the first ``--count`` validation images."""
-    import graphs  # noqa: F401  (keeps graph modules importable for custom ops)
     model = _checkpoint_model(args)
     shape = _data_shape(model)
     _, _, vx, vy, note = _load_data(args.data, shape)
@@ -211,6 +218,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default="runs", help="output directory (default: runs/)")
     t.add_argument("--log-every", type=int, default=20, help="Speedometer period in batches")
     t.add_argument("--progress", action="store_true", help="show a progress bar")
+    t.add_argument("--kvstore", default="local",
+                   help="local (default) or dist_sync (under `symnet launch` or jax.distributed)")
     t.set_defaults(func=train)
     for name, fn in (("predict", predict), ("score", score)):
         q = sub.add_parser(name, help=f"{name} with a checkpoint")
@@ -229,6 +238,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--shape", default=None, help="input shape without batch, e.g. 1,28,28")
     s.set_defaults(func=lambda a: __import__("symnet.viz",
                                              fromlist=["cli_summary"]).cli_summary(a))
+    from .launch import add_parser as _launch_parser
+    _launch_parser(sub)  # symnet launch -n N -- <command>
     return p
 
 
@@ -239,11 +250,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     from .base import SymnetError
     try:
-        args.func(args)
+        rc = args.func(args)
     except SymnetError as err:
         print(f"symnet: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

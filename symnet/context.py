@@ -89,7 +89,8 @@ class Context:
                     f"GPU(s). Use mx.cpu() or install a CUDA-enabled jaxlib "
                     f"(pip install 'jax[cuda12]').")
             return gpus[self.device_id]
-        cpus = jax.devices("cpu")
+        # local devices: under jax.distributed, jax.devices() also lists other processes'
+        cpus = jax.local_devices(backend="cpu")
         return cpus[self.device_id] if self.device_id < len(cpus) else cpus[0]
 
     def empty_cache(self) -> None:
@@ -100,7 +101,7 @@ def _jax_gpus() -> List[Any]:
     import jax
 
     try:
-        return list(jax.devices("gpu"))
+        return list(jax.local_devices(backend="gpu"))
     except RuntimeError:
         return []
 

@@ -1,4 +1,4 @@
-"""``mx.kv``: kvstore names mapped onto JAX's runtime (single process for now)."""
+"""``mx.kv``: kvstore names mapped onto JAX's runtime (dist_sync = jax.distributed)."""
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
@@ -17,8 +17,10 @@ class KVStore:
     def __init__(self, kv_type: str = "local") -> None:
         check_kvstore(kv_type, None)
         self.type = kv_type
-        self.rank = 0
-        self.num_workers = 1
+        from . import parallel
+        # dist_sync joined jax.distributed in check_kvstore (rank 0 of 1 without a cluster)
+        self.rank = parallel.process_index()
+        self.num_workers = parallel.process_count()
 
     def __repr__(self) -> str:
         return f"<KVStore {self.type}>"
@@ -39,10 +41,9 @@ def check_kvstore(kvstore: Any, work_load_list: Optional[Sequence[float]]) -> No
             "kvstore 'dist_async' is not offered: symnet trains on JAX's synchronous runtime "
             "(XLA collectives), which has no asynchronous parameter server. Use "
             "kvstore='dist_sync', which gives the same result as single-process training.")
-    elif name in ("dist_sync", "dist_device_sync", "dist"):
-        raise SymnetError(
-            f"kvstore {name!r} (multi-host training over jax.distributed) is not available in "
-            "this version of symnet yet; train on one process with kvstore='local'.")
+    elif name in ("dist_sync", "dist_device_sync", "dist_sync_device", "dist"):
+        from .parallel import init_distributed
+        init_distributed(name)  # idempotent; single process when no cluster is configured
     else:
         raise SymnetError(f"unknown kvstore {name!r}; expected one of {list(_LOCAL)} or "
                           "'dist_sync'")

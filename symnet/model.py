@@ -31,7 +31,13 @@ __all__ = ["FeedForward", "save_checkpoint", "load_checkpoint", "load_params", "
 def save_checkpoint(prefix: str, epoch: int, symbol: Optional[Symbol],
                     arg_params: Dict[str, Any], aux_params: Dict[str, Any],
                     remove_amp_cast: bool = True) -> None:
-    """Write ``prefix-symbol.json`` and ``prefix-%04d.params`` (each atomically)."""
+    """Write ``prefix-symbol.json`` and ``prefix-%04d.params`` (each atomically).
+
+    Under jax.distributed only the first process writes (the others hold the same values).
+    """
+    from .parallel import is_primary
+    if not is_primary():
+        return
     if symbol is not None:
         symbol.save(f"{prefix}-symbol.json")
     save_dict = {f"arg:{k}": v for k, v in arg_params.items()}
@@ -282,8 +288,10 @@ class FeedForward:
             batch_end_callback: ``f(BatchEndParam)`` (nbatch counts from 1, as in MXNet).
         """
         from .kvstore import check_kvstore
+        from .parallel import placement_for, process_count
         logger = logger or logging
         check_kvstore(kvstore, work_load_list)
+        placement = placement_for(self.ctx, kvstore, work_load_list=work_load_list)
         data = self._init_iter(X, y, is_train=True)
         eval_data = self._init_eval_iter(eval_data)
         if self.num_epoch is None:
@@ -292,12 +300,13 @@ class FeedForward:
         _, param_names, _ = self._init_params(self._input_shapes(descs))
         check_labels(self.symbol, data, self._input_shapes(descs))
         batch_size = data.batch_size
-        optimizer = self._make_optimizer(batch_size, param_names)
+        # MXNet compat: dist_sync rescales gradients by the global batch (batch * workers).
+        optimizer = self._make_optimizer(batch_size * process_count(), param_names)
         eval_metric = _metric.create(eval_metric)
         trainer = Trainer(self.symbol, [d[0] for d in data.provide_data],
                           self._label_names(data), compute_dtype=self.compute_dtype)
         session = Session(trainer, self.arg_params, self.aux_params, batch_size,
-                          self._input_shapes(descs))
+                          self._input_shapes(descs), placement=placement)
         session.set_optimizer(optimizer)
         session.steps = self.steps_per_execution or auto_steps(self.symbol)
         self._trainer, self._session = trainer, session

@@ -52,6 +52,7 @@ class Module:
         self.logger = logger
         self._context = [context] if isinstance(context, Context) else list(context or [cpu()])
         self._fixed_param_names = list(fixed_param_names or [])
+        self._work_load_list = work_load_list
         inputs = set(self._data_names) | set(self._label_names)
         self._param_names = [n for n in args if n not in inputs]
         self._aux_names = symbol.list_auxiliary_states()
@@ -150,11 +151,16 @@ class Module:
         self._make_session()
 
     def _make_session(self) -> None:
+        from .parallel import is_distributed, placement_for
         batch = self._data_shapes[0][1][0] if self._data_shapes else 1
+        # joined by mx.kv.create('dist_sync') before any data existed, as in MXNet scripts
+        placement = placement_for(self._context, "dist_sync" if is_distributed() else "local",
+                                  work_load_list=self._work_load_list)
         trainer = Trainer(self._symbol, self._data_names, self._label_names,
                           self._fixed_param_names)
         self._session = Session(trainer, self._arg_params, self._aux_params, batch,
-                                dict(self._data_shapes + self._label_shapes))
+                                dict(self._data_shapes + self._label_shapes),
+                                placement=placement)
         if self._optimizer is not None:
             self._session.set_optimizer(self._optimizer)
 
@@ -180,11 +186,13 @@ class Module:
         """Create the optimizer (``rescale_grad`` = 1/batch size, wd on weights only)."""
         from . import optimizer as opt
         from .kvstore import check_kvstore
+        from .parallel import process_count
         if self.optimizer_initialized and not force_init:
             self.logger.warning("optimizer already initialized, ignoring...")
             return
         check_kvstore(kvstore, None)
-        batch = self._data_shapes[0][1][0]
+        # MXNet compat: dist_sync rescales gradients by the global batch (batch * workers).
+        batch = self._data_shapes[0][1][0] * process_count()
         if isinstance(optimizer, str):
             params = dict(optimizer_params)
             params.setdefault("rescale_grad", 1.0 / batch)
@@ -371,8 +379,11 @@ class Module:
 
     def save_optimizer_states(self, fname: str) -> None:
         from .optimizer import state_to_bytes
+        from .parallel import is_primary
         from .symbol.json_io import write_atomic
-        write_atomic(fname, state_to_bytes(jax.device_get(self._session.state.opt)))
+        opt = self._session.placement.local(self._session.state.opt)  # collective if sharded
+        if is_primary():
+            write_atomic(fname, state_to_bytes(jax.device_get(opt)))
 
     def load_optimizer_states(self, fname: str) -> None:
         from .optimizer import state_from_bytes

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, List, Optional, Protocol, Sequence, Tuple
 
 import jax
 import numpy as np
@@ -222,7 +222,7 @@ def _install_failure_hook() -> None:
     sys.excepthook = hook
 
 
-# ---- data split across processes ------------------------------------------------------------------
+# ---- data split across processes ----------------------------------------------------------
 
 def part(arrays: Sequence[Any], num_parts: int, part_index: int) -> List[Any]:
     """Part ``part_index`` of ``num_parts`` contiguous slices of each array (axis 0).
@@ -243,7 +243,7 @@ def part(arrays: Sequence[Any], num_parts: int, part_index: int) -> List[Any]:
     return out
 
 
-# ---- placements -----------------------------------------------------------------------------------
+# ---- placements --------------------------------------------------------------------------------
 
 class Placement(Protocol):
     """Where the compiled step's arrays live."""
@@ -257,27 +257,36 @@ class Placement(Protocol):
     def batch(self, tree: Any) -> Any:
         """Put process-local batch arrays (axis 0 = rows) where the step expects them."""
 
+    def replicate(self, tree: Any) -> Any:
+        """Put small values (keys, counters, metric state) on every device of the step."""
+
     def local(self, tree: Any) -> Any:
         """Single-device, host-readable copies of (possibly sharded or global) arrays."""
 
 
 class SingleDevice:
-    """One device, one process: arrays stay where they are."""
+    """One device: every array committed to it (jit keys its cache on placement)."""
 
     mesh = None
     num_devices = 1
 
+    def __init__(self, device: Any = None) -> None:
+        self.device = device if device is not None else jax.local_devices()[0]
+
     def state(self, state: Any) -> Any:
-        return state
+        return jax.device_put(state, self.device)
 
     def batch(self, tree: Any) -> Any:
-        return tree
+        return jax.device_put(tree, self.device)
+
+    def replicate(self, tree: Any) -> Any:
+        return jax.device_put(tree, self.device)
 
     def local(self, tree: Any) -> Any:
         return tree
 
     def __repr__(self) -> str:
-        return "SingleDevice()"
+        return f"SingleDevice({self.device})"
 
 
 def make_mesh(devices: Optional[Sequence[Any]] = None) -> Mesh:
@@ -375,8 +384,8 @@ class DataParallel:
                 return jax.device_put(x, first)
             from jax.experimental import multihost_utils
             # collective: every process must export together
-            return jax.device_put(np.asarray(multihost_utils.process_allgather(x, tiled=True)),
-                                  first)
+            full = multihost_utils.process_allgather(x, tiled=True)
+            return jax.device_put(np.asarray(full), first)
 
         return jax.tree_util.tree_map(one, tree)
 
@@ -440,5 +449,5 @@ def placement_for(ctx: Any = None, kvstore: Any = "local",
     devices = _ctx_devices(ctx)
     check_work_load(work_load_list, len(ctx) if isinstance(ctx, (list, tuple)) else 1)
     if len(devices) == 1:
-        return SingleDevice()
+        return SingleDevice(devices[0])
     return DataParallel(make_mesh(devices), shard)

@@ -307,8 +307,13 @@ class Session:
 
     def __init__(self, trainer: Trainer, arg_params: Dict[str, NDArray],
                  aux_params: Dict[str, NDArray], batch_size: int,
-                 input_shapes: Optional[Dict[str, Tuple[int, ...]]] = None) -> None:
+                 input_shapes: Optional[Dict[str, Tuple[int, ...]]] = None,
+                 placement: Any = None) -> None:
+        from .parallel import SingleDevice
         self.trainer = trainer
+        # Where the step's arrays live (symnet.parallel): one device, or a data-parallel mesh
+        # (batch split along axis 0, state replicated or sharded; XLA reduces the gradients).
+        self.placement = placement if placement is not None else SingleDevice()
         self.batch_size = int(batch_size)
         self.input_names = trainer.data_names + trainer.label_names
         take = lambda names, src: {n: jnp.array(_data_of(src[n])) for n in names}  # noqa: E731
@@ -317,8 +322,8 @@ class Session:
                                 aux=take(trainer.graph.aux_names, aux_params))
         # Committed device arrays throughout: jit keys its cache on placement, so fresh
         # (uncommitted) inputs after the first step would compile the step again.
-        self.device = jax.devices()[0]
-        self.state = jax.device_put(self.state, self.device)
+        self.device = getattr(self.placement, "device", None) or jax.local_devices()[0]
+        self.state = self.placement.state(self.state)
         self._stashed: Any = None
         self.steps = 1
         self.optimizer = None
@@ -326,23 +331,24 @@ class Session:
         self._shapes: Dict[str, Any] = {
             n: (tuple(s), None) for n, s in (input_shapes or {}).items()}
         from . import random as _random
-        self._key = jax.device_put(_random.next_key(), self.device)
+        self._key = self.placement.replicate(_random.next_key())
 
     def new_epoch(self) -> None:
         """A fresh random key, so that dropout masks differ from epoch to epoch."""
         from . import random as _random
-        self._key = jax.device_put(_random.next_key(), self.device)
+        self._key = self.placement.replicate(_random.next_key())
 
     def set_optimizer(self, optimizer: Any) -> None:
         """Use ``optimizer`` (symnet Optimizer) from the next step on; state starts fresh."""
         self.optimizer = optimizer
-        self.state.opt = jax.device_put(optimizer.init(self.state.params), self.device)
+        self.state.opt = optimizer.init(self.state.params)
+        self.state = self.placement.state(self.state)
 
     def _mask(self, pad: int) -> jax.Array:
         mask = self._masks.get(pad)
         if mask is None:
             real = np.arange(self.batch_size) < self.batch_size - pad
-            mask = self._masks[pad] = jax.device_put(np.asarray(real, np.float32), self.device)
+            mask = self._masks[pad] = self.placement.batch(np.asarray(real, np.float32))
         return mask
 
     def _metric_state(self, metric: Any) -> Any:
@@ -353,7 +359,7 @@ class Session:
         with jax.transfer_guard("allow"):
             state = metric.device_state()
             if state is not self._stashed:
-                state = jax.device_put(state, self.device)
+                state = self.placement.replicate(state)
         return state
 
     def _stash(self, metric: Any, state: Any) -> None:
@@ -372,7 +378,7 @@ class Session:
                     f"graph input {name!r} received a batch of shape {shape_str(arr.shape)}, but "
                     f"the graph was bound with {shape_str(want[0])}; every batch must have the "
                     "same per-sample shape")
-        return inputs, int(batch.pad or 0) + extra
+        return self.placement.batch(inputs), int(batch.pad or 0) + extra
 
     def train_batch(self, batch: Any, nbatch: int, metric: Any) -> None:
         """One optimizer step on ``batch``; the metric accumulates on the device."""
@@ -392,6 +398,8 @@ class Session:
         """The iterator's whole data on the device, if it offers the fast path (else None)."""
         if not (hasattr(data, "epoch_indices") and hasattr(data, "data_arrays")):
             return None
+        if self.placement.mesh is not None:
+            return None  # data-parallel: batches are split per step, not gathered on one device
         arrays = dict(data.data_arrays)
         arrays.update(dict(getattr(data, "label_arrays", None) or []))
         names = self.trainer.data_names + (self.trainer.label_names if labels else [])
@@ -532,10 +540,11 @@ class Session:
 
     def export(self, arg_params: Dict[str, NDArray], aux_params: Dict[str, NDArray]) -> None:
         """Copy the device state into the given NDArrays (new buffers: the state is donated)."""
+        local = self.placement.local  # single-device copies (a collective when sharded)
         for src in (self.state.params, self.state.fixed):
-            for n, v in src.items():
+            for n, v in local(src).items():
                 arg_params[n]._data = jnp.array(v, copy=True)
-        for n, v in self.state.aux.items():
+        for n, v in local(self.state.aux).items():
             aux_params[n]._data = jnp.array(v, copy=True)
 
     def load(self, arg_params: Dict[str, Any], aux_params: Dict[str, Any]) -> None:
@@ -548,6 +557,7 @@ class Session:
             if n in aux_params:
                 self.state.aux[n] = jax.device_put(jnp.array(_data_of(aux_params[n])),
                                                    self.device)
+        self.state = self.placement.state(self.state)
 
 
 def auto_steps(symbol: Symbol) -> int:
