@@ -7,6 +7,8 @@ so profiles and XLA errors carry the user's names.
 from __future__ import annotations
 
 import functools
+import os
+import zlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import jax
@@ -95,7 +97,8 @@ class Graph:
             ins = [env[(id(src), idx)] for src, idx in node.inputs]
             key = None
             if op.needs_rng and rng is not None:
-                key = jax.random.fold_in(rng, k)
+                # Keyed by the node's name, so every lowering (and pass) draws the same mask.
+                key = jax.random.fold_in(rng, zlib.crc32(node.name.encode()) & 0x7FFFFFFF)
             with jax.named_scope(node.name):
                 if op.grad is not None:
                     res = _with_custom_grad(op, p, bool(is_train))(*ins)
@@ -155,9 +158,29 @@ class Graph:
         return fn
 
 
-def compile_symbol(sym: Symbol) -> Graph:
-    """The (cached) Graph of ``sym``."""
-    graph = sym._cache.get("graph")
+def compile_symbol(sym: Symbol, optimize: str = "auto", scan: bool = False) -> Graph:
+    """The (cached) Graph of ``sym``, lowered through the compiler passes.
+
+    Args:
+        sym: the graph as the user wrote it.
+        optimize: a mode of ``symnet.optimize.MODES``, or ``"auto"`` to pick per backend and
+            graph from measurements (NHWC convolutions on the CPU, im2col inside scans).
+            ``SYMNET_OPTIMIZE=none`` turns the passes off everywhere.
+        scan: whether the graph runs inside a multi-step ``lax.scan``.
+
+    The passes keep every argument, auxiliary state and output name, and their outputs and
+    gradients equal the plain lowering.
+    """
+    from . import optimize as passes
+    if os.environ.get("SYMNET_OPTIMIZE", "").lower() in ("none", "0", "off"):
+        optimize = "none"
+    backend = jax.default_backend()
+    if optimize == "auto":
+        optimize = passes.choose(sym, backend, scan)
+    key = ("graph", optimize)
+    graph = sym._cache.get(key)
     if graph is None:
-        graph = sym._cache["graph"] = Graph(sym)
+        graph = sym._cache[key] = Graph(passes.optimize(sym, backend, optimize))
+        graph.source = sym
+        graph.mode = optimize
     return graph

@@ -7,7 +7,7 @@ OIHW layout, so parameter names, shapes and checkpoints are those of the origina
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -275,9 +275,11 @@ class ConvPoolAct(Op):
             if bias is not None:
                 y = y + bias
         else:
-            nobias = _CONV.lower(p.conv, ctx, data, weight)
-            y = jnp.transpose(_reshape_pool(jnp.transpose(nobias, _TO_NHWC), kernel, "max"),
-                              _TO_NCHW)
+            y = _CONV.lower(p.conv, ctx, data, weight)
+            n, c, h, w = y.shape
+            oh, ow = h // kernel[0], w // kernel[1]
+            y = y[:, :, :oh * kernel[0], :ow * kernel[1]]
+            y = y.reshape(n, c, oh, kernel[0], ow, kernel[1]).max(axis=(3, 5))
             if bias is not None:
                 y = y + bias.reshape(1, -1, 1, 1)
         if p.act_type != "none":
@@ -300,5 +302,3 @@ def conv2d_nchw_ok(p) -> bool:
     """Whether Convolution params ``p`` describe a 2-D NCHW convolution the passes handle."""
     return len(p.kernel) == 2 and p.layout in (None, "NCHW")
 
-
-Shape = Optional[Tuple[int, ...]]

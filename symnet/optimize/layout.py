@@ -9,7 +9,7 @@ shapes and checkpoints do not change.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 from ..ops.fused import conv2d_nchw_ok
 from ..ops.registry import get_op

@@ -53,7 +53,7 @@ power = pow
 
 
 def __getattr__(name: str):
-    if not name.startswith("__") and has_op(name):
+    if not name.startswith("__") and not name.startswith("_sn_") and has_op(name):
         return _creator(name)
     raise AttributeError(f"module 'symnet.symbol' has no attribute {name!r}")
 
