@@ -25,7 +25,7 @@ _state: dict = {"seed": _DEFAULT_SEED, "key": None, "np": None}
 
 
 def seed(seed_state: int, ctx: Union[str, Context] = "all") -> None:
-    """Seed the global random state (device key and host numpy generator).
+    """Seed the global random state (device key, host generator and numpy's global one).
 
     Args:
         seed_state: a non-negative integer.
@@ -48,6 +48,9 @@ def seed(seed_state: int, ctx: Union[str, Context] = "all") -> None:
         _state["seed"] = value
         _state["key"] = None
         _state["np"] = None
+    # NDArrayIter shuffles with numpy's global generator, as MXNet's does; seeding it here makes
+    # mx.random.seed(n) alone enough to reproduce initialisation, shuffling and dropout.
+    np.random.seed(value % (2 ** 32))
 
 
 def get_seed() -> int:

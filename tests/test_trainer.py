@@ -130,3 +130,17 @@ def test_bfloat16_compute_keeps_float32_master_weights_and_learns():
         results[dtype] = model.score(mx.io.NDArrayIter(x, y, 20))
     assert results["bfloat16"] > 0.8
     assert abs(results["bfloat16"] - results[None]) < 0.1  # tiny data: coarse bound
+
+
+def test_random_seed_reproduces_init_shuffle_and_dropout():
+    x, y = _data(n=40)
+    results = []
+    for _ in range(2):
+        mx.random.seed(11)
+        it = mx.io.NDArrayIter(x, y, 10, shuffle=True)
+        model = mx.model.FeedForward(_mlp(dropout=True), num_epoch=2, learning_rate=0.3,
+                                     initializer=mx.init.Uniform(0.2))
+        model.fit(it)
+        results.append({k: v.asnumpy() for k, v in model.arg_params.items()})
+    for name in results[0]:
+        np.testing.assert_array_equal(results[0][name], results[1][name], err_msg=name)
