@@ -136,14 +136,15 @@ def write_idx(directory: str, parts: int) -> tuple:
     images, labels = np.asarray(images[:n], np.uint8), np.asarray(labels[:n], np.uint8)
     img = os.path.join(directory, f"img{parts}.idx")
     lab = os.path.join(directory, f"lab{parts}.idx")
-    if not os.path.exists(img):
-        with open(img + ".tmp", "wb") as f:
-            f.write(b"\x00\x00\x08\x03" + np.array(images.shape, ">i4").tobytes()
-                    + images.tobytes())
-        os.replace(img + ".tmp", img)
-        with open(lab + ".tmp", "wb") as f:
-            f.write(b"\x00\x00\x08\x01" + np.array([n], ">i4").tobytes() + labels.tobytes())
-        os.replace(lab + ".tmp", lab)
+    # Every process writes its own temporary file (several start at once), then renames it.
+    tmp = f".{os.getpid()}.tmp"
+    with open(img + tmp, "wb") as f:
+        f.write(b"\x00\x00\x08\x03" + np.array(images.shape, ">i4").tobytes()
+                + images.tobytes())
+    os.replace(img + tmp, img)
+    with open(lab + tmp, "wb") as f:
+        f.write(b"\x00\x00\x08\x01" + np.array([n], ">i4").tobytes() + labels.tobytes())
+    os.replace(lab + tmp, lab)
     return img, lab
 
 

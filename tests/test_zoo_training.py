@@ -7,10 +7,11 @@ import pytest
 import graphs
 import symnet as mx
 
-# (graph configuration, input shape (C, H, W), classes). MXNet's MobileNet ends in a fixed 7x7
-# average pooling (not global), so it needs its full 224x224 input; one image per batch.
+# (graph configuration, input shape (C, H, W), classes, batch). MXNet's MobileNet ends in a
+# fixed 7x7 average pooling (not a global one), so it cannot run at 64x64; at 224x224 its
+# training compile costs the suite ~25 s, so it is forward-checked in test_zoo.py instead.
 SMALL = [("mlp", (1, 28, 28), 10, 4), ("lenet", (1, 28, 28), 10, 4),
-         ("resnet-20-cifar", (3, 28, 28), 10, 4), ("mobilenet-0.25", (3, 224, 224), 1000, 2)]
+         ("resnet-20-cifar", (3, 28, 28), 10, 4)]
 
 
 @pytest.mark.parametrize("config, shape, classes, batch", SMALL, ids=[c[0] for c in SMALL])
