@@ -100,8 +100,8 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
                                  initializer=_initializer(recipe.get("initializer")),
                                  **opt_params)
     callbacks = [mx.callback.Speedometer(batch, args.log_every)]
-    if args.progress:
-        callbacks.append(mx.callback.ProgressBar(total=len(y) // batch))
+    if args.progress or (args.progress is None and sys.stderr.isatty()):
+        callbacks.append(_progress(-(-len(y) // batch), num_epoch))
     model.fit(X=train_iter, eval_data=val_iter, batch_end_callback=callbacks,
               epoch_end_callback=mx.callback.do_checkpoint(prefix, period=num_epoch),
               kvstore=kv)
@@ -118,6 +118,27 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
                "files": written}
     print(json.dumps(summary, indent=2))
     return summary
+
+
+def _progress(batches: int, epochs: int):
+    """A per-epoch progress bar: tqdm's when installed (``symnet[progress]``), else MXNet's."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        import symnet as mx
+        return mx.callback.ProgressBar(total=batches)
+    bars = {}
+
+    def update(param) -> None:
+        bar = bars.get(param.epoch)
+        if bar is None:
+            bar = bars[param.epoch] = tqdm(total=batches, desc=f"epoch {param.epoch + 1}/{epochs}",
+                                           unit="batch", leave=False)
+        bar.update(1)
+        if bar.n >= batches:
+            bar.close()
+
+    return update
 
 
 def _write_pictures(net, model, prefix: str, input_shape) -> List[str]:
@@ -217,7 +238,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", default=None, help="directory with MNIST IDX files (optional)")
     t.add_argument("--out", default="runs", help="output directory (default: runs/)")
     t.add_argument("--log-every", type=int, default=20, help="Speedometer period in batches")
-    t.add_argument("--progress", action="store_true", help="show a progress bar")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar (default: when the terminal is interactive)")
     t.add_argument("--kvstore", default="local",
                    help="local (default) or dist_sync (under `symnet launch` or jax.distributed)")
     t.set_defaults(func=train)
