@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from typing import Dict, List
@@ -38,7 +39,7 @@ PARAM_SHAPES = {
 def parser(system: str) -> argparse.ArgumentParser:
     """The command line every helper accepts."""
     p = argparse.ArgumentParser(description=f"{system} benchmark helper (prints one JSON line)")
-    p.add_argument("--model", choices=["mlp", "lenet"], required=True)
+    p.add_argument("--model", choices=["mlp", "lenet", "resnet20"], required=True)
     p.add_argument("--data", required=True, help=".npz written by bench.py")
     p.add_argument("--n", type=int, required=True, help="training samples per epoch")
     p.add_argument("--epochs", type=int, default=4, help="epochs (the first 2 are warm-up)")
@@ -48,17 +49,29 @@ def parser(system: str) -> argparse.ArgumentParser:
 
 
 def load(path: str, model: str, n: int):
-    """(x (n,1,28,28) f32, y (n,) f32, params dict name -> f32 array in MXNet layout)."""
+    """(x (n,C,28,28) f32, y (n,) f32, params dict name -> f32 array in MXNet layout).
+
+    ``resnet20`` gets the MNIST images repeated to 3 channels and no shared parameters (each
+    system initialises its own; use :func:`load_json` for the graph).
+    """
     with np.load(path, allow_pickle=False) as z:
         x = np.ascontiguousarray(z["x"][:n], dtype=np.float32)
+        if model == "resnet20":
+            x = np.ascontiguousarray(np.repeat(x, 3, axis=1))
         y = np.ascontiguousarray(z["y"][:n], dtype=np.float32)
         params = {k.split("/", 1)[1]: np.array(z[k], dtype=np.float32)
-                  for k in z.files if k.startswith(model + "/")}
+                  for k in z.files if k.startswith(model + "/") and not k.endswith("/json")}
     if len(x) < n:
         raise SystemExit(f"the data file holds {len(x)} samples, fewer than --n {n}")
     if n % BATCH:
         raise SystemExit(f"--n {n} must be a multiple of the batch size {BATCH}")
     return x, y, params
+
+
+def load_json(path: str, model: str) -> str:
+    """The symbol JSON stored in the data file (``<model>/json``, written by bench.py)."""
+    with np.load(path, allow_pickle=False) as z:
+        return str(z[model + "/json"])
 
 
 def make_params(model: str, seed: int = 0) -> Dict[str, np.ndarray]:
@@ -76,9 +89,9 @@ def make_params(model: str, seed: int = 0) -> Dict[str, np.ndarray]:
     return out
 
 
-#: Epochs excluded from the throughput: the first compiles; the second is excluded too because
-#: symnet recompiles its step there (see RESULTS.md), and we want the steady state of all.
-WARM_EPOCHS = 2
+#: Epochs excluded from the throughput: the first (it compiles). symnet used to recompile in
+#: epoch 2 (earlier RESULTS.md); it now compiles exactly once, so one warm-up epoch is enough.
+WARM_EPOCHS = 1
 
 
 def train_sps(epoch_times: List[float], n: int) -> float:
@@ -94,6 +107,8 @@ def emit(system: str, args, **fields) -> None:
     rec = {"system": system, "model": args.model, "n": args.n, "epochs": args.epochs,
            "variant": args.variant, "pid": os.getpid(), "time": time.time()}
     rec.update(fields)
+    # Peak resident set size of this process (Linux: ru_maxrss in KiB), train + predict.
+    rec["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     if "epoch_times" in rec:
         rec["train_sps"] = train_sps(rec["epoch_times"], args.n)
     sys.stdout.write("BENCH_JSON " + json.dumps(rec) + "\n")

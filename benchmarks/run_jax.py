@@ -4,6 +4,12 @@ Runs in the symnet venv. Variants: ``""`` lowers like symnet (NCHW ``conv_genera
 ``reduce_window`` max pooling), so symnet / this loop isolates framework overhead;
 ``tuned`` uses the CPU-friendly lowering of shared/notes/cpu-conv.md (NHWC, reshape+max pooling,
 pool before tanh) to show the remaining compiler headroom.
+
+``resnet20`` is not written out by hand: the loop calls symnet's lowering of
+``graphs.build('resnet-20-cifar')`` (``symnet.compiler.compile_symbol``, i.e. the same
+optimized graph symnet trains; ``--variant plain`` uses ``optimize='none'``) inside this file's
+own jitted optax step, so symnet / jax there measures the framework around the graph only.
+BatchNorm statistics are carried as a second state.
 """
 from __future__ import annotations
 
@@ -26,6 +32,27 @@ def main() -> None:
 
     x, y, params = common.load(args.data, args.model, args.n)
     tuned = args.variant == "tuned"
+    aux = {}
+    if args.model == "resnet20":
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        import graphs
+        from symnet.compiler import compile_symbol
+        sym = graphs.build("resnet-20-cifar")
+        graph = compile_symbol(sym, "none" if args.variant == "plain" else "auto")
+        shapes, _, aux_shapes = sym.infer_shape(data=(common.BATCH,) + x.shape[1:])
+        rng = np.random.RandomState(0)
+        for name, shp in zip(sym.list_arguments(), shapes):
+            if name in ("data", "softmax_label"):
+                continue
+            if name.endswith("gamma"):
+                params[name] = np.ones(shp, np.float32)
+            elif name.endswith("weight"):
+                fan_in = int(np.prod(shp[1:]))
+                params[name] = rng.normal(0, np.sqrt(2.0 / fan_in), shp).astype(np.float32)
+            else:
+                params[name] = np.zeros(shp, np.float32)
+        for name, shp in zip(sym.list_auxiliary_states(), aux_shapes):
+            aux[name] = np.ones(shp, np.float32) if "var" in name else np.zeros(shp, np.float32)
 
     def conv(h, w, b):
         if tuned:  # NHWC activations, OIHW weights transposed inside the step
@@ -60,6 +87,28 @@ def main() -> None:
 
     tx = optax.sgd(common.LR)
 
+    if args.model == "resnet20":
+        # SoftmaxOutput: its backward (softmax - onehot) / 1 is what a ones head-gradient gives;
+        # optax.sgd applies it (MXNet's rescale_grad = 1 / batch is folded in here).
+        def graph_step(p, opt, a, xb, yb):
+            def f(pp):
+                outs, new_a = graph.apply({**pp, "data": xb, "softmax_label": yb}, a, None,
+                                          True)
+                return outs, new_a
+            outs, vjp, new_a = jax.vjp(f, p, has_aux=True)
+            (g,) = vjp(tuple(jnp.ones_like(o) for o in outs))
+            g = jax.tree.map(lambda v: v / xb.shape[0], g)
+            upd, opt = tx.update(g, opt, p)
+            return optax.apply_updates(p, upd), opt, new_a, outs[0]
+
+        graph_step = jax.jit(graph_step, donate_argnums=(0, 1, 2))
+
+        @jax.jit
+        def graph_predict(p, a, xb):
+            outs, _ = graph.apply({**p, "data": xb,
+                                   "softmax_label": jnp.zeros(xb.shape[0])}, a, None, False)
+            return outs[0]
+
     def loss_fn(p, xb, yb):
         logits = forward(p, xb)
         return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
@@ -76,11 +125,21 @@ def main() -> None:
     step = jax.jit(step, donate_argnums=(0, 1))
     nb = args.n // common.BATCH
     xs = [jax.device_put(x[i * common.BATCH:(i + 1) * common.BATCH]) for i in range(nb)]
-    ys = [jax.device_put(y[i * common.BATCH:(i + 1) * common.BATCH].astype(np.int32))
+    ytype = np.float32 if args.model == "resnet20" else np.int32
+    ys = [jax.device_put(y[i * common.BATCH:(i + 1) * common.BATCH].astype(ytype))
           for i in range(nb)]
     p = jax.device_put({k: jnp.asarray(v) for k, v in params.items()})
     opt = jax.device_put(tx.init(p))
-    jax.block_until_ready((p, opt, xs, ys))
+    a = jax.device_put({k: jnp.asarray(v) for k, v in aux.items()})
+    jax.block_until_ready((p, opt, a, xs, ys))
+    if args.model == "resnet20":
+        def step(p, opt, xb, yb, _s=graph_step):
+            nonlocal a
+            p, opt, a, out = _s(p, opt, a, xb, yb)
+            return p, opt, out
+
+        def predict(p, xb):
+            return graph_predict(p, a, xb)
 
     t0 = time.perf_counter()
     epoch_times, first = [], None
@@ -107,7 +166,7 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         pred_sps = args.npred / min(times)
     common.emit("jax", args, epoch_times=epoch_times, first_step_s=first,
-                predict_sps=pred_sps, final_loss=float(loss), jax=jax.__version__)
+                predict_sps=pred_sps, final_loss=float(jnp.mean(loss)), jax=jax.__version__)
 
 
 if __name__ == "__main__":

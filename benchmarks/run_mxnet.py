@@ -22,7 +22,10 @@ def main() -> None:
     from run_symnet import lenet, mlp
 
     x, y, params = common.load(args.data, args.model, args.n)
-    net = mlp(mx) if args.model == "mlp" else lenet(mx)
+    if args.model == "resnet20":  # symnet's JSON of graphs.build('resnet-20-cifar')
+        net = mx.sym.load_json(common.load_json(args.data, args.model))
+    else:
+        net = mlp(mx) if args.model == "mlp" else lenet(mx)
     np.random.seed(0)
     train = mx.io.NDArrayIter(x, y, common.BATCH, shuffle=True)
     mod = mx.mod.Module(net, context=mx.cpu())
@@ -38,9 +41,10 @@ def main() -> None:
         mx.nd.waitall()
         stamps.append(time.perf_counter())
 
+    init = {"arg_params": {k: mx.nd.array(v) for k, v in params.items()}} if params else {
+        "initializer": mx.init.Xavier(magnitude=2.0)}
     mod.fit(train, num_epoch=args.epochs, optimizer="sgd",
-            optimizer_params={"learning_rate": common.LR},
-            arg_params={k: mx.nd.array(v) for k, v in params.items()},
+            optimizer_params={"learning_rate": common.LR}, **init,
             batch_end_callback=on_batch, epoch_end_callback=on_epoch)
     # Epoch k spans the previous epoch-end stamp to this one (includes the iterator reset).
     epoch_times = [b - a for a, b in zip([t0] + stamps[:-1], stamps)]

@@ -1,7 +1,12 @@
 """symnet helper: the MXNet tutorial nets trained with ``mx.model.FeedForward.fit``.
 
 Runs in the symnet venv (``.venv/bin/python benchmarks/run_symnet.py --model mlp ...``).
-Variants: ``""`` (NDArrayIter shuffle=True, as in the MXNet tutorial), ``noshuffle``.
+Variants: ``""`` (NDArrayIter shuffle=True, as in the MXNet tutorial, symnet's defaults),
+``noshuffle``, ``nocb`` (no batch_end_callback), ``spe<K>`` (``steps_per_execution=K``, e.g.
+``spe10``: LeNet's scanned im2col step), ``bf16`` (``compute_dtype='bfloat16'``).
+``SYMNET_OPTIMIZE=none`` in the environment turns the CPU compiler passes off (bench.py's
+``symnet-noopt``). ``resnet20`` is
+``graphs.build('resnet-20-cifar')`` (3x28x28) with Xavier init.
 ``--profile FILE`` additionally runs one more epoch under cProfile and writes its stats.
 """
 from __future__ import annotations
@@ -53,14 +58,26 @@ def main() -> None:
     import symnet as mx
 
     x, y, params = common.load(args.data, args.model, args.n)
-    net = mlp(mx) if args.model == "mlp" else lenet(mx)
+    if args.model == "resnet20":
+        import graphs
+        net = graphs.build("resnet-20-cifar")
+    else:
+        net = mlp(mx) if args.model == "mlp" else lenet(mx)
     np.random.seed(0)
     shuffle = args.variant != "noshuffle"
     train = mx.io.NDArrayIter(x, y, common.BATCH, shuffle=shuffle)
+    extra = {}
+    if args.variant.startswith("spe"):
+        extra["steps_per_execution"] = int(args.variant[3:])
+    if args.variant == "bf16":
+        extra["compute_dtype"] = "bfloat16"
+    if params:
+        extra["arg_params"] = {k: mx.nd.array(v) for k, v in params.items()}
+    else:
+        extra["initializer"] = mx.init.Xavier(magnitude=2.0)
     model = mx.model.FeedForward(
         net, num_epoch=args.epochs, optimizer="sgd", learning_rate=common.LR,
-        numpy_batch_size=common.BATCH,
-        arg_params={k: mx.nd.array(v) for k, v in params.items()})
+        numpy_batch_size=common.BATCH, **extra)
     first = {}
 
     def on_batch(param):
@@ -77,7 +94,11 @@ def main() -> None:
             first["t"] = time.perf_counter()
 
     t0 = time.perf_counter()
-    model.fit(train, batch_end_callback=on_batch)
+    # Variant "nocb": no batch_end_callback at all (no per-step metric snapshots, no timing of
+    # the first step), to show what the callback costs.
+    model.fit(train, batch_end_callback=None if args.variant == "nocb" else on_batch)
+    if args.variant == "nocb":
+        first["t"] = float("nan")
     epoch_times = [h["time"] for h in model.history]
     acc = model.history[-1]["train"].get("accuracy")
 
@@ -103,9 +124,12 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         assert out.shape == (args.npred, 10)
         pred_sps = args.npred / min(times)
+    from symnet.config import compilation_cache_dir
     common.emit("symnet", args, epoch_times=epoch_times, first_step_s=first["t"] - t0,
                 predict_sps=pred_sps, train_acc=acc, profile=prof_top,
-                jax=jax.__version__)
+                jax=jax.__version__, steps=model._session.steps,
+                optimize=os.environ.get("SYMNET_OPTIMIZE", "default"),
+                cache=compilation_cache_dir())
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,9 @@
 """PyTorch eager CPU loop (torch.set_num_threads(2)), same nets, init and data.
 
 Runs in /work/torchvenv. Batches are pre-made tensors (no DataLoader), fixed order.
+``resnet20``: MXNet's pre-activation ResNet-20 (CIFAR stem, graphs/resnet.py) written in torch
+(data BatchNorm, 3 stages x 3 basic units 16/32/64, projection shortcut on each stage's first
+unit), torch's default init.
 """
 from __future__ import annotations
 
@@ -11,6 +14,35 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
+
+
+def resnet20(nn):
+    """graphs.build('resnet-20-cifar') in torch: same layers, shapes and order."""
+    import torch
+
+    def bn(c):
+        return nn.BatchNorm2d(c, eps=2e-5, momentum=0.1)
+
+    class Unit(nn.Module):
+        def __init__(self, cin, cout, stride, dim_match):
+            super().__init__()
+            self.bn1, self.conv1 = bn(cin), nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn2, self.conv2 = bn(cout), nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.sc = None if dim_match else nn.Conv2d(cin, cout, 1, stride, bias=False)
+
+        def forward(self, x):
+            a1 = torch.relu(self.bn1(x))
+            h = self.conv2(torch.relu(self.bn2(self.conv1(a1))))
+            return h + (x if self.sc is None else self.sc(a1))
+
+    layers = [bn(3), nn.Conv2d(3, 16, 3, 1, 1, bias=False)]
+    cin = 16
+    for stage, cout in enumerate((16, 32, 64)):
+        for u in range(3):
+            layers.append(Unit(cin, cout, 2 if (stage and not u) else 1, u > 0))
+            cin = cout
+    layers += [bn(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers)
 
 
 def main() -> None:
@@ -26,6 +58,8 @@ def main() -> None:
                             nn.ReLU(), nn.Linear(64, 10))
         layers = [net[1], net[3], net[5]]
         names = ["fc1", "fc2", "fc3"]
+    elif args.model == "resnet20":
+        net, layers, names = resnet20(nn), [], []
     else:
         net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
                             nn.Conv2d(20, 50, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Flatten(),

@@ -102,6 +102,20 @@ def create(init: Any = None, *args, **kwargs) -> "Initializer":
     return klass(*args, **kwargs)
 
 
+def _uniform(key, shape, low: float, high: float):
+    """U(low, high) float32 from a jax key, or on the host from a numpy Generator."""
+    if isinstance(key, np.random.Generator):
+        return key.uniform(low, high, size=shape).astype(np.float32)
+    return jax.random.uniform(_key(key), shape, jnp.float32, low, high)
+
+
+def _normal(key, shape):
+    """N(0, 1) float32 from a jax key, or on the host from a numpy Generator."""
+    if isinstance(key, np.random.Generator):
+        return key.standard_normal(size=shape).astype(np.float32)
+    return jax.random.normal(_key(key), shape, jnp.float32)
+
+
 def _key(key):
     if key is not None:
         return key
@@ -210,9 +224,9 @@ class Initializer:
 
     def _gen_kind(self, kind, name, shape, dtype, key) -> jax.Array:
         if kind == "zero":
-            return jnp.zeros(shape, dtype)
+            return jnp.asarray(np.zeros(shape, dtype))  # host fill: no compilation per shape
         if kind == "one":
-            return jnp.ones(shape, dtype)
+            return jnp.asarray(np.ones(shape, dtype))
         if kind == "bilinear":
             return jnp.asarray(_bilinear(shape), dtype)
         if kind == "loc_bias":
@@ -294,7 +308,7 @@ class Zero(Initializer):
         super().__init__()
 
     def _gen_weight(self, name, shape, dtype, key):
-        return jnp.zeros(shape, dtype)
+        return np.zeros(shape, dtype)
 
 
 @register
@@ -306,7 +320,7 @@ class One(Initializer):
         super().__init__()
 
     def _gen_weight(self, name, shape, dtype, key):
-        return jnp.ones(shape, dtype)
+        return np.ones(shape, dtype)
 
 
 @register
@@ -337,7 +351,7 @@ class Uniform(Initializer):
         self.scale = scale
 
     def _gen_weight(self, name, shape, dtype, key):
-        return jax.random.uniform(_key(key), shape, jnp.float32, -self.scale, self.scale)
+        return _uniform(key, shape, -self.scale, self.scale)
 
 
 @register
@@ -349,7 +363,7 @@ class Normal(Initializer):
         self.sigma = sigma
 
     def _gen_weight(self, name, shape, dtype, key):
-        return self.sigma * jax.random.normal(_key(key), shape, jnp.float32)
+        return self.sigma * _normal(key, shape)
 
 
 @register
@@ -365,9 +379,9 @@ class Orthogonal(Initializer):
         nout = shape[0]
         nin = int(np.prod(shape[1:]))
         if self.rand_type == "uniform":
-            tmp = jax.random.uniform(_key(key), (nout, nin), jnp.float32, -1.0, 1.0)
+            tmp = _uniform(key, (nout, nin), -1.0, 1.0)
         elif self.rand_type == "normal":
-            tmp = jax.random.normal(_key(key), (nout, nin), jnp.float32)
+            tmp = _normal(key, (nout, nin))
         else:
             raise ParamError(f"Orthogonal rand_type must be 'uniform' or 'normal', received "
                              f"{self.rand_type!r}.")
@@ -411,9 +425,9 @@ class Xavier(Initializer):
     def _gen_weight(self, name, shape, dtype, key):
         scale = self.scale_for(name, shape)
         if self.rnd_type == "uniform":
-            return jax.random.uniform(_key(key), shape, jnp.float32, -scale, scale)
+            return _uniform(key, shape, -scale, scale)
         if self.rnd_type == "gaussian":
-            return scale * jax.random.normal(_key(key), shape, jnp.float32)
+            return scale * _normal(key, shape)
         raise ParamError(f"Xavier rnd_type must be 'uniform' or 'gaussian', received "
                          f"{self.rnd_type!r}.")
 
@@ -569,9 +583,9 @@ def init_params(initializer: Any, shapes: Mapping[str, Sequence[int]],
 def initialize_all(initializer: Any, targets: Sequence[Tuple[Any, Any]]) -> None:
     """Initialise many NDArrays in place, ``initializer(desc, arr)`` for each ``(desc, arr)``.
 
-    Built-in initializers draw every value in one jitted program (one compilation instead of
-    one per parameter shape); subclasses that override ``__call__`` and ``Load``/``Mixed`` run
-    per array, MXNet style. ``desc`` is an InitDesc or a name (FeedForward's legacy rules).
+    Built-in initializers draw on the host with numpy generators seeded from symnet's global
+    seed (no XLA compilation per parameter shape); subclasses that override ``__call__`` and
+    ``Load``/``Mixed`` run per array, MXNet style. ``desc`` is an InitDesc or a name (FeedForward's legacy rules).
     """
     targets = list(targets)
     batched = isinstance(initializer, Initializer) and \
@@ -585,11 +599,9 @@ def initialize_all(initializer: Any, targets: Sequence[Tuple[Any, Any]]) -> None
         if isinstance(desc, InitDesc) and desc.global_init is None:
             desc.global_init = initializer
         specs.append((desc, _shape(arr), jnp.dtype(_dtype(arr)), not isinstance(desc, InitDesc)))
-    keys = jax.random.split(_key(None), len(specs))
-
-    def draw(keys):
-        return [initializer.generate(d, shape, dtype, k, legacy=legacy)
-                for (d, shape, dtype, legacy), k in zip(specs, keys)]
-
-    for (_, arr), value in zip(targets, jax.jit(draw)(keys)):
-        _set(arr, value)
+    # Drawn on the host (numpy), as MXNet does: no compilation at all, whatever the shapes.
+    # The generators derive from symnet's global seed (mx.random.seed).
+    seed = np.asarray(jax.device_get(_key(None)), np.uint32).tolist()
+    rngs = np.random.default_rng(seed).spawn(len(specs))
+    for (_, arr), (d, shape, dtype, legacy), rng in zip(targets, specs, rngs):
+        _set(arr, initializer.generate(d, shape, dtype, rng, legacy=legacy))

@@ -58,22 +58,23 @@ def get_seed() -> int:
     return _state["seed"]
 
 
-def _root_key():
-    import jax
-
+def _key_stream() -> np.random.Generator:
     if _state["key"] is None:
-        _state["key"] = jax.random.PRNGKey(_state["seed"] % (2 ** 32))
+        _state["key"] = np.random.Generator(np.random.Philox(_state["seed"]))
     return _state["key"]
 
 
 def next_key():
-    """Split the global key and return a fresh subkey (a ``uint32[2]`` jax array)."""
+    """A fresh PRNG key (a raw ``uint32[2]`` jax array) from the seeded key stream.
+
+    Keys come from a host counter-based generator (Philox) seeded by :func:`seed`, so making one
+    costs no device computation or compilation; every ``uint32[2]`` is a valid threefry key.
+    """
     import jax
 
     with _lock:
-        key, sub = jax.random.split(_root_key())
-        _state["key"] = key
-    return sub
+        bits = _key_stream().integers(0, 2 ** 32, size=2, dtype=np.uint32)
+    return jax.device_put(bits)  # an explicit transfer (allowed under transfer guards)
 
 
 def np_rng() -> np.random.RandomState:

@@ -317,7 +317,9 @@ class Session:
         self.placement = placement if placement is not None else SingleDevice()
         self.batch_size = int(batch_size)
         self.input_names = trainer.data_names + trainer.label_names
-        take = lambda names, src: {n: jnp.array(_data_of(src[n])) for n in names}  # noqa: E731
+        # Copies through the host (the state is donated; the user's arrays must survive), which
+        # also avoids one small compilation per parameter shape.
+        take = lambda names, src: {n: np.array(_data_of(src[n])) for n in names}  # noqa: E731
         self.state = TrainState(params=take(trainer.trainable, arg_params),
                                 fixed=take(trainer.fixed, arg_params),
                                 aux=take(trainer.graph.aux_names, aux_params))
@@ -543,10 +545,10 @@ class Session:
         """Copy the device state into the given NDArrays (new buffers: the state is donated)."""
         local = self.placement.local  # single-device copies (a collective when sharded)
         for src in (self.state.params, self.state.fixed):
-            for n, v in local(src).items():
-                arg_params[n]._data = jnp.array(v, copy=True)
-        for n, v in local(self.state.aux).items():
-            aux_params[n]._data = jnp.array(v, copy=True)
+            for n, v in jax.device_get(local(src)).items():
+                arg_params[n]._data = jnp.asarray(v)
+        for n, v in jax.device_get(local(self.state.aux)).items():
+            aux_params[n]._data = jnp.asarray(v)
 
     def load(self, arg_params: Dict[str, Any], aux_params: Dict[str, Any]) -> None:
         """Replace device parameters with the given values (same names and shapes)."""

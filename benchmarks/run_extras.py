@@ -1,0 +1,181 @@
+"""Side measurements quoted in RESULTS.md: compilation cache, bfloat16, big-graph compile time.
+
+Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSON`` line).
+
+    .venv/bin/python benchmarks/run_extras.py cache  [--pairs 2]   # 2 fresh `symnet train lenet`
+    .venv/bin/python benchmarks/run_extras.py bf16   [--seeds 2]   # MLP f32 vs bf16 on MNIST
+    .venv/bin/python benchmarks/run_extras.py compile               # Inception-v4 / -ResNet-v2
+
+- ``cache``: per pair, a fresh empty ``SYMNET_CACHE_DIR``; ``symnet train lenet --epochs 1
+  --limit 1000`` runs twice in fresh processes (cold cache, then warm); wall time of each.
+- ``bf16``: the tutorial MLP (784-128-64-10 relu), 10 epochs on the embedded 10k MNIST subset,
+  batch 100, SGD lr 0.1, the shared Xavier init; test accuracy on the 10k MNIST test set
+  (``../shared/data/mnist``); ``compute_dtype=None`` vs ``'bfloat16'`` alternating per seed.
+- ``compile``: ``/work/shared/data/zoo/<net>-symbol.json`` at (1, 3, 299, 299): ``mx.sym.load``
+  (graph build), ``infer_shape``, symnet's passes (``compile_symbol``), JAX trace+lower and XLA
+  compile of the inference forward (abstract inputs: nothing is allocated). The persistent
+  compilation cache is off (``SYMNET_COMPILATION_CACHE=0``) so XLA compiles every time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+ZOO = os.environ.get("SYMNET_ZOO_DIR", os.path.join(os.path.dirname(ROOT), "shared", "data",
+                                                     "zoo"))
+
+
+def _rng(vals):
+    vals = sorted(vals)
+    if len(vals) == 1:
+        return f"{vals[0]:.2f}"
+    return f"{statistics.median(vals):.2f} ({vals[0]:.2f}-{vals[-1]:.2f})"
+
+
+def cache(pairs: int) -> None:
+    exe = os.path.join(os.path.dirname(sys.executable), "symnet")
+    cold, warm = [], []
+    for _ in range(pairs):
+        with tempfile.TemporaryDirectory() as cdir, tempfile.TemporaryDirectory() as out:
+            env = dict(os.environ, SYMNET_CACHE_DIR=cdir, SYMNET_COMPILATION_CACHE="1")
+            env.pop("JAX_COMPILATION_CACHE_DIR", None)
+            for store in (cold, warm):
+                t = time.perf_counter()
+                subprocess.run([exe, "train", "lenet", "--epochs", "1", "--limit", "1000",
+                                "--seed", "0", "--out", out, "--log-every", "1000"],
+                               check=True, capture_output=True, env=env, cwd=ROOT)
+                store.append(time.perf_counter() - t)
+            files = sum(len(f) for _, _, f in os.walk(cdir))
+    saved = [c - w for c, w in zip(cold, warm)]
+    print("| process | wall s |\n|---|---|")
+    print(f"| 1st (empty SYMNET_CACHE_DIR) | {_rng(cold)} |")
+    print(f"| 2nd (same cache dir) | {_rng(warm)} |")
+    print(f"| saved | {_rng(saved)} ({100 * statistics.median(saved) / statistics.median(cold):.0f}"
+          f"% of the first) |")
+    print("EXTRAS_JSON " + json.dumps({"part": "cache", "cold": cold, "warm": warm,
+                                       "cache_files": files}))
+
+
+def bf16(seeds: int) -> None:
+    import logging
+    import numpy as np
+    import symnet as mx
+    from symnet.datasets.mnist import load_mnist
+    import common
+    from run_symnet import mlp
+    logging.disable(logging.INFO)
+    m = load_mnist()
+    if m["test_images"] is None:
+        raise SystemExit("no MNIST test set found (../shared/data/mnist)")
+    x = m["train_images"].astype(np.float32)[:, None] / 255.0
+    y = m["train_labels"].astype(np.float32)
+    tx = m["test_images"].astype(np.float32)[:, None] / 255.0
+    ty = m["test_labels"].astype(np.int64)
+    params = common.make_params("mlp")
+    res = {"float32": [], "bfloat16": []}
+    for seed in range(seeds):
+        for dt in ("float32", "bfloat16"):
+            np.random.seed(seed)
+            mx.random.seed(seed)
+            it = mx.io.NDArrayIter(x, y, 100, shuffle=True)
+            model = mx.model.FeedForward(
+                mlp(mx), num_epoch=10, optimizer="sgd", learning_rate=0.1,
+                numpy_batch_size=100, arg_params={k: mx.nd.array(v) for k, v in params.items()},
+                compute_dtype=None if dt == "float32" else dt)
+            t = time.perf_counter()
+            model.fit(it)
+            fit_s = time.perf_counter() - t
+            times = [h["time"] for h in model.history]
+            sps = len(x) * (len(times) - 1) / sum(times[1:])
+            pred = model.predict(mx.io.NDArrayIter(tx, batch_size=100))
+            acc = float((np.asarray(pred).argmax(1) == ty).mean())
+            res[dt].append({"seed": seed, "test_acc": acc, "fit_s": fit_s, "train_sps": sps})
+    print("| compute | test acc % (per seed) | fit s (10 epochs, compile incl.) | "
+          "train samples/s (epochs 2-10) |\n|---|---|---|---|")
+    for dt, rs in res.items():
+        accs = ", ".join(f"{100 * r['test_acc']:.2f}" for r in rs)
+        print(f"| {dt} | {accs} | {_rng([r['fit_s'] for r in rs])} | "
+              f"{statistics.median([r['train_sps'] for r in rs]):,.0f} "
+              f"({min(r['train_sps'] for r in rs):,.0f}-{max(r['train_sps'] for r in rs):,.0f})"
+              f" |")
+    diffs = [100 * (a["test_acc"] - b["test_acc"]) for a, b in zip(res["bfloat16"],
+                                                                  res["float32"])]
+    print(f"\nbf16 - f32 test accuracy, points per seed: "
+          f"{', '.join(f'{d:+.2f}' for d in diffs)}")
+    print("EXTRAS_JSON " + json.dumps({"part": "bf16", **res}))
+
+
+def compile_times(nets) -> None:
+    import jax
+    import numpy as np
+    import symnet as mx
+    from symnet.compiler import compile_symbol
+    rows = []
+    for net in nets:
+        path = os.path.join(ZOO, f"{net}-symbol.json")
+        t = time.perf_counter()
+        sym = mx.sym.load(path)
+        t_load = time.perf_counter() - t
+        shape = (1, 3, 299, 299)
+        t = time.perf_counter()
+        arg_shapes, out_shapes, aux_shapes = sym.infer_shape(data=shape)
+        t_infer = time.perf_counter() - t
+        t = time.perf_counter()
+        graph = compile_symbol(sym)
+        t_pass = time.perf_counter() - t
+        names, auxn = sym.list_arguments(), sym.list_auxiliary_states()
+        args = {n: jax.ShapeDtypeStruct(s, np.float32) for n, s in zip(names, arg_shapes)}
+        aux = {n: jax.ShapeDtypeStruct(s, np.float32) for n, s in zip(auxn, aux_shapes)}
+
+        def fwd(a, x):
+            return graph.apply(a, x, None, False)[0]
+
+        t = time.perf_counter()
+        lowered = jax.jit(fwd).lower(args, aux)
+        t_lower = time.perf_counter() - t
+        t = time.perf_counter()
+        lowered.compile()
+        t_xla = time.perf_counter() - t
+        nodes = len(json.loads(sym.tojson())["nodes"])
+        rows.append({"net": net, "nodes": nodes, "load_s": t_load, "infer_s": t_infer,
+                     "passes_s": t_pass, "lower_s": t_lower, "xla_s": t_xla,
+                     "mode": getattr(graph, "mode", "?"), "out": list(out_shapes[0])})
+    print("| graph | JSON nodes | load (build) s | infer_shape s | passes s | trace+lower s | "
+          "XLA compile s | total s |\n|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        tot = r["load_s"] + r["infer_s"] + r["passes_s"] + r["lower_s"] + r["xla_s"]
+        print(f"| {r['net']} | {r['nodes']} | {r['load_s']:.2f} | {r['infer_s']:.2f} | "
+              f"{r['passes_s']:.2f} | {r['lower_s']:.2f} | {r['xla_s']:.1f} | {tot:.1f} |")
+    print("EXTRAS_JSON " + json.dumps({"part": "compile", "rows": rows}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("part", choices=["cache", "bf16", "compile"])
+    ap.add_argument("--pairs", type=int, default=2)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--nets", default="inception-v4,inception-resnet-v2")
+    args = ap.parse_args()
+    if args.part == "cache":
+        cache(args.pairs)
+    elif args.part == "bf16":
+        bf16(args.seeds)
+    else:
+        if os.environ.get("SYMNET_COMPILATION_CACHE") != "0":
+            raise SystemExit("run with SYMNET_COMPILATION_CACHE=0 (time a real XLA compile)")
+        compile_times(args.nets.split(","))
+
+
+if __name__ == "__main__":
+    main()
