@@ -368,7 +368,9 @@ class FeedForward:
             train_values = dict(eval_metric.get_global_name_value())
             toc = time.time()
             logger.info("Epoch[%d] Time cost=%.3f", epoch, toc - tic)
-            session.export(self.arg_params, self.aux_params)
+            if epoch_end_callback is not None or epoch + 1 == end_epoch:
+                # MXNet compat: parameters are copied back only when someone looks at them.
+                session.export(self.arg_params, self.aux_params)
             _call(epoch_end_callback, epoch, self.symbol, self.arg_params, self.aux_params)
             record = {"epoch": epoch, "train": train_values, "time": toc - tic,
                       "samples_per_sec": seen / max(toc - tic, 1e-9)}

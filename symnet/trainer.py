@@ -451,8 +451,16 @@ class Session:
         multi = self.trainer.train_steps_scan(self.optimizer, metric if device_metric else None,
                                               k, snapshots)
         count_dev = jax.device_put(np.int32(count), self.device)
+        zero_host = None
+        if snapshots:
+            with jax.transfer_guard("allow"):
+                zero_host = jax.device_get(metric.device_init())
         for b0 in range(0, count, k):
-            if device_metric:
+            if snapshots:
+                # The scan counts this chunk from zero; each batch's increment is folded into
+                # the metric on the host before its callback runs (one read per dispatch).
+                self.state.metric = self.placement.replicate(zero_host)
+            elif device_metric:
                 self.state.metric = self._metric_state(metric)
             self.state, snaps = multi(self.state, arrays, idx, pad_arr, count_dev, self._key)
             last = min(count, b0 + k)
@@ -462,18 +470,13 @@ class Session:
                 for b in range(b0, last):
                     on_batch(nbatch0 + b, int(pads[b]))
                 continue
-            # One read per dispatch: the metric after each step, so callbacks see MXNet's view.
             host = jax.device_get(snaps)
-            merged = jax.tree_util.tree_map(np.zeros_like, jax.tree_util.tree_map(
-                lambda x: x[0], host))
+            prev = zero_host
             for j, b in enumerate(range(b0, last)):
-                view = jax.tree_util.tree_map(lambda x, m: x[j] - m, host, merged)
-                self._stash(metric, view)
+                row = jax.tree_util.tree_map(lambda x: x[j], host)
+                metric.device_merge(jax.tree_util.tree_map(lambda a, p: a - p, row, prev))
+                prev = row
                 on_batch(nbatch0 + b, int(pads[b]))
-                if metric.device_state() is not view:  # a callback read (merged) it
-                    merged = jax.tree_util.tree_map(lambda x: x[j], host)
-            final = jax.tree_util.tree_map(lambda x, m: x[last - b0 - 1] - m, host, merged)
-            self._stash(metric, jax.device_put(final, self.device))
         return count
 
     def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1):

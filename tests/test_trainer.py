@@ -144,3 +144,25 @@ def test_random_seed_reproduces_init_shuffle_and_dropout():
         results.append({k: v.asnumpy() for k, v in model.arg_params.items()})
     for name in results[0]:
         np.testing.assert_array_equal(results[0][name], results[1][name], err_msg=name)
+
+
+def test_multi_step_composite_metric_matches_single_step():
+    values = {}
+    for steps in (1, 4):
+        seen = []
+
+        def callback(param, seen=seen):
+            if param.nbatch % 2 == 0:
+                seen.append(tuple(v for _, v in param.eval_metric.get_name_value()))
+
+        x, y = _data()
+        mx.random.seed(7)
+        it = mx.io.NDArrayIter(x, y, 10, shuffle=False)
+        model = mx.model.FeedForward(_mlp(), num_epoch=2, learning_rate=0.5,
+                                     steps_per_execution=steps, initializer=mx.init.Xavier())
+        model.fit(it, eval_metric=["acc", "ce"], batch_end_callback=callback)
+        values[steps] = (seen, model.history[-1]["train"])
+    np.testing.assert_allclose(np.array(values[1][0]), np.array(values[4][0]), rtol=1e-5)
+    assert values[1][1].keys() == values[4][1].keys()
+    for key in values[1][1]:
+        np.testing.assert_allclose(values[4][1][key], values[1][1][key], rtol=1e-5)
