@@ -233,8 +233,7 @@ class _Scalar(Op):
         return self.fn(data, jnp.asarray(p.scalar, data.dtype))
 
 
-def _binary_family(key: str, same_aliases=(), scalar_aliases=(), broadcast_aliases=(),
-                   scalar_hint: Optional[str] = None):
+def _binary_family(key: str, same_aliases=(), scalar_aliases=(), broadcast_aliases=()):
     fn = _BINARY[key]
     bname = f"broadcast_{key}"
     register(bname, *broadcast_aliases)(type(
@@ -247,8 +246,6 @@ def _binary_family(key: str, same_aliases=(), scalar_aliases=(), broadcast_alias
              "__doc__": f"{key}(lhs, rhs) on arrays of the same shape."}))
     if scalar_aliases is not None:
         attrs = {"fn": staticmethod(fn), "__doc__": f"{key}(data, scalar) elementwise."}
-        if scalar_hint:
-            attrs["hint"] = property(lambda self: scalar_hint)
         register(f"_{key}_scalar", *scalar_aliases)(type(f"Scalar_{key}", (_Scalar,), attrs))
 
 
@@ -260,10 +257,10 @@ _binary_family("div", None, None)
 _binary_family("power", None, None)
 _binary_family("mod", None, None)
 # MXNet compat: mx.sym.maximum(x, 2) calls ``_MaximumScalar``, so auto names read
-# ``_maximumscalar0``.
-_binary_family("maximum", ("_Maximum",), ("_MaximumScalar",), scalar_hint="_maximumscalar")
-_binary_family("minimum", ("_Minimum",), ("_MinimumScalar",), scalar_hint="_minimumscalar")
-_binary_family("hypot", ("_Hypot",), ("_HypotScalar",), scalar_hint="_hypotscalar")
+# ``_maximumscalar0`` (a creator's auto name is the lower-cased name it was called by).
+_binary_family("maximum", ("_Maximum",), ("_MaximumScalar",))
+_binary_family("minimum", ("_Minimum",), ("_MinimumScalar",))
+_binary_family("hypot", ("_Hypot",), ("_HypotScalar",))
 _binary_family("equal", ("_Equal",), ("_EqualScalar",))
 _binary_family("not_equal", ("_Not_Equal",), ("_NotEqualScalar",))
 _binary_family("greater", ("_Greater",), ("_GreaterScalar",))

@@ -24,22 +24,21 @@ class _ScalarOp(Op):
         return self.fn(data, s)
 
 
-def _scalar_op(name: str, hint: str, fn):
-    cls = type(name, (_ScalarOp,), {"fn": staticmethod(fn), "__doc__": f"{name}: {hint}",
-                                    "hint": property(lambda self: hint)})
+def _scalar_op(name: str, formula: str, fn):
+    cls = type(name, (_ScalarOp,), {"fn": staticmethod(fn),
+                                    "__doc__": f"{formula}, elementwise (data's shape)."})
     return register(name)(cls)
 
 
-# MXNet compat: auto names drop the underscore before "scalar" (``_plusscalar0``), except for
-# ``_rpower_scalar`` which MXNet's Python layer calls by its registered name.
-_scalar_op("_plus_scalar", "_plusscalar", lambda x, s: x + s)
-_scalar_op("_minus_scalar", "_minusscalar", lambda x, s: x - s)
-_scalar_op("_rminus_scalar", "_rminusscalar", lambda x, s: s - x)
-_scalar_op("_mul_scalar", "_mulscalar", lambda x, s: x * s)
-_scalar_op("_div_scalar", "_divscalar", lambda x, s: x / s)
-_scalar_op("_rdiv_scalar", "_rdivscalar", lambda x, s: s / x)
-_scalar_op("_power_scalar", "_powerscalar", lambda x, s: x ** s)
-_scalar_op("_rpower_scalar", "_rpower_scalar", lambda x, s: s ** x)
+# Symbol arithmetic names these nodes the MXNet way (``_plusscalar0``; see Symbol._binary).
+_scalar_op("_plus_scalar", "data + scalar", lambda x, s: x + s)
+_scalar_op("_minus_scalar", "data - scalar", lambda x, s: x - s)
+_scalar_op("_rminus_scalar", "scalar - data", lambda x, s: s - x)
+_scalar_op("_mul_scalar", "data * scalar", lambda x, s: x * s)
+_scalar_op("_div_scalar", "data / scalar", lambda x, s: x / s)
+_scalar_op("_rdiv_scalar", "scalar / data", lambda x, s: s / x)
+_scalar_op("_power_scalar", "data ** scalar", lambda x, s: x ** s)
+_scalar_op("_rpower_scalar", "scalar ** data", lambda x, s: s ** x)
 
 
 @register("_power", "_Power")
