@@ -585,7 +585,8 @@ def initialize_all(initializer: Any, targets: Sequence[Tuple[Any, Any]]) -> None
 
     Built-in initializers draw on the host with numpy generators seeded from symnet's global
     seed (no XLA compilation per parameter shape); subclasses that override ``__call__`` and
-    ``Load``/``Mixed`` run per array, MXNet style. ``desc`` is an InitDesc or a name (FeedForward's legacy rules).
+    ``Load``/``Mixed`` run per array, MXNet style. ``desc`` is an InitDesc or a name
+    (FeedForward's legacy rules).
     """
     targets = list(targets)
     batched = isinstance(initializer, Initializer) and \
