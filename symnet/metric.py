@@ -405,6 +405,10 @@ class EvalMetric:
             return self._pending
         return self.device_init()
 
+    def device_pending(self) -> Any:
+        """The stashed, not yet merged device state (None once the host has read it)."""
+        return self.__dict__.get("_pending")
+
     def device_stash(self, state: Any) -> None:
         """Keep ``state`` (no sync); it is merged lazily on the next read of the metric."""
         self._pending = state
@@ -523,6 +527,9 @@ class CompositeEvalMetric(EvalMetric):
     def device_stash(self, state: tuple) -> None:
         for metric, s in zip(self.metrics, state):
             metric.device_stash(s)
+
+    def device_pending(self) -> tuple:
+        return tuple(m.device_pending() for m in self.metrics)
 
     def block_until_ready(self) -> None:
         for metric in self.metrics:

@@ -451,16 +451,8 @@ class Session:
         multi = self.trainer.train_steps_scan(self.optimizer, metric if device_metric else None,
                                               k, snapshots)
         count_dev = jax.device_put(np.int32(count), self.device)
-        zero_host = None
-        if snapshots:
-            with jax.transfer_guard("allow"):
-                zero_host = jax.device_get(metric.device_init())
         for b0 in range(0, count, k):
-            if snapshots:
-                # The scan counts this chunk from zero; each batch's increment is folded into
-                # the metric on the host before its callback runs (one read per dispatch).
-                self.state.metric = self.placement.replicate(zero_host)
-            elif device_metric:
+            if device_metric:
                 self.state.metric = self._metric_state(metric)
             self.state, snaps = multi(self.state, arrays, idx, pad_arr, count_dev, self._key)
             last = min(count, b0 + k)
@@ -470,13 +462,23 @@ class Session:
                 for b in range(b0, last):
                     on_batch(nbatch0 + b, int(pads[b]))
                 continue
-            host = jax.device_get(snaps)
-            prev = zero_host
+            # Each callback sees the metric as of its own batch: a lazy view of the scan's
+            # per-step snapshots, read from the device only if a callback reads the metric.
+            rows = _SnapshotRows(snaps)
+            base = None
             for j, b in enumerate(range(b0, last)):
-                row = jax.tree_util.tree_map(lambda x: x[j], host)
-                metric.device_merge(jax.tree_util.tree_map(lambda a, p: a - p, row, prev))
-                prev = row
+                view = rows.view(j, base, metric)
+                metric.device_stash(view)
                 on_batch(nbatch0 + b, int(pads[b]))
+                if _was_read(metric, view):
+                    base = j
+            if base is None:
+                self._stash(metric, self.state.metric)
+            else:
+                with jax.transfer_guard("allow"):
+                    final = jax.tree_util.tree_map(
+                        lambda x, y: x - y, rows.row(last - b0 - 1), rows.row(base))
+                    self._stash(metric, jax.device_put(final, self.device))
         return count
 
     def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1):
@@ -564,6 +566,59 @@ class Session:
                 self.state.aux[n] = jax.device_put(jnp.array(_data_of(aux_params[n])),
                                                    self.device)
         self.state = self.placement.state(self.state)
+
+
+class _SnapshotRows:
+    """Per-step metric snapshots of one scanned dispatch, copied to the host on first use."""
+
+    def __init__(self, snaps: Any) -> None:
+        self._snaps = snaps
+        self._host = None
+
+    def row(self, j: int) -> Any:
+        if self._host is None:
+            self._host = jax.device_get(self._snaps)
+        return jax.tree_util.tree_map(lambda x: x[j], self._host)
+
+    def view(self, j: int, base: Optional[int], metric: Any) -> Any:
+        """Row ``j`` minus row ``base`` (what was merged already), shaped like the metric's
+        stash (one view per child of a composite metric)."""
+        if isinstance(self._snaps, tuple) and isinstance(metric.device_pending(), tuple):
+            return tuple(_LazyState(self, j, base, i) for i in range(len(self._snaps)))
+        return _LazyState(self, j, base, None)
+
+
+class _LazyState:
+    """A metric state that materialises (one device read per dispatch) when first flattened."""
+
+    def __init__(self, rows: _SnapshotRows, j: int, base: Optional[int],
+                 part: Optional[int]) -> None:
+        self.rows, self.j, self.base, self.part = rows, j, base, part
+
+    def value(self) -> Any:
+        pick = (lambda t: t) if self.part is None else (lambda t: t[self.part])
+        row = pick(self.rows.row(self.j))
+        if self.base is None:
+            return row
+        return jax.tree_util.tree_map(lambda x, y: x - y, row, pick(self.rows.row(self.base)))
+
+
+def _lazy_flatten(state: _LazyState):
+    leaves, treedef = jax.tree_util.tree_flatten(state.value())
+    return leaves, treedef
+
+
+jax.tree_util.register_pytree_node(
+    _LazyState, _lazy_flatten, lambda treedef, leaves: jax.tree_util.tree_unflatten(treedef,
+                                                                                    leaves))
+
+
+def _was_read(metric: Any, view: Any) -> bool:
+    """Whether a callback merged the stashed ``view`` into the metric's host counters."""
+    pending = metric.device_pending()
+    if isinstance(view, tuple):
+        return any(p is not v for p, v in zip(pending, view))
+    return pending is not view
 
 
 def auto_steps(symbol: Symbol) -> int:
