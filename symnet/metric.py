@@ -305,7 +305,7 @@ class EvalMetric:
 
     def update(self, labels: Any, preds: Any) -> None:
         """Accumulate one batch. labels/preds: lists (or single) NDArray/numpy/jax arrays."""
-        raise NotImplementedError()
+        raise NotImplementedError("EvalMetric subclasses must implement update(labels, preds)")
 
     def reset(self) -> None:
         """Reset local and global accumulators (a stashed device state is discarded)."""
@@ -776,7 +776,7 @@ class _BinaryMetric(EvalMetric):
 
     @staticmethod
     def _score(counts: Dict[str, Any]) -> float:
-        raise NotImplementedError()
+        raise NotImplementedError("binary metrics must implement _score(counts)")
 
     def _after_counts(self) -> None:
         """Turn the accumulated counts into sum/num, as MXNet does at the end of an update."""
@@ -817,7 +817,7 @@ class _BinaryMetric(EvalMetric):
         return {k: jnp.zeros((), "int32") for k in _BinaryStats.KEYS}
 
     def _device_score(self, counts):
-        raise NotImplementedError()
+        raise NotImplementedError("binary metrics must implement _device_score(counts)")
 
     def device_update(self, state, labels, preds, mask=None):
         jnp = _jnp()
@@ -973,7 +973,7 @@ class _PairMeanMetric(EvalMetric):
 
     @staticmethod
     def _elem(diff, xp):
-        raise NotImplementedError()
+        raise NotImplementedError("pair metrics must implement _elem(diff, xp)")
 
     @staticmethod
     def _finish(value, xp):

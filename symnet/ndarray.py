@@ -18,13 +18,13 @@ import io as _io
 import os
 import struct
 import tempfile
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import DTypeError, FormatError, ShapeError, SymnetError
+from .base import DTypeError, FormatError, ShapeError
 from .context import Context, cpu, current_context
 
 __all__ = [

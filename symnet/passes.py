@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 

@@ -367,7 +367,7 @@ class UpSampling(Op):
             dec = Deconvolution.Params(kernel=(k, k), num_filter=c, stride=(p.scale, p.scale),
                                        pad=(pad, pad), num_group=c, no_bias=True)
             return _DECONV.lower(dec, ctx, data, weight)
-        oh, ow = inputs[0].shape[2] * p.scale, inputs[0].shape[3] * p.scale
+        oh = inputs[0].shape[2] * p.scale
         ups = []
         for x in inputs:
             f = oh // x.shape[2]

@@ -9,7 +9,7 @@ import types
 
 from ..ops.registry import all_ops, get_op, has_op
 from .json_io import load, load_json
-from .symbol import Group, Node, Symbol, Variable, make_creator, var
+from .symbol import Group, Symbol, Variable, make_creator, var
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json"]
 
