@@ -706,8 +706,21 @@ def _check_broadcastable(data, target, what: str) -> None:
                              f"({what}): axis {ax} has size {d}, which must be 1 or {t}")
 
 
+class _BroadcastToTarget(Op):
+    """Broadcast data to the shape ``_target(p, data_shape)`` that a subclass computes."""
+
+    def infer_shape(self, p, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None], []
+        return in_shapes, [self._target(p, data)], []
+
+    def lower(self, p, ctx, data):
+        return jnp.broadcast_to(data, self._target(p, data.shape))
+
+
 @register("broadcast_to")
-class BroadcastTo(Op):
+class BroadcastTo(_BroadcastToTarget):
     """Broadcast size-1 axes of data to ``shape`` (0 in ``shape`` keeps data's size)."""
 
     @dataclass(frozen=True)
@@ -722,18 +735,9 @@ class BroadcastTo(Op):
         _check_broadcastable(data, target, f"shape={tuple(p.shape)}")
         return target
 
-    def infer_shape(self, p, in_shapes):
-        data = in_shapes[0]
-        if data is None:
-            return in_shapes, [None], []
-        return in_shapes, [self._target(p, data)], []
-
-    def lower(self, p, ctx, data):
-        return jnp.broadcast_to(data, self._target(p, data.shape))
-
 
 @register("broadcast_axis", "broadcast_axes")
-class BroadcastAxis(Op):
+class BroadcastAxis(_BroadcastToTarget):
     """Broadcast the size-1 axes ``axis`` of data to sizes ``size``."""
 
     @dataclass(frozen=True)
@@ -754,14 +758,6 @@ class BroadcastAxis(Op):
             target[ax] = s
         return tuple(target)
 
-    def infer_shape(self, p, in_shapes):
-        data = in_shapes[0]
-        if data is None:
-            return in_shapes, [None], []
-        return in_shapes, [self._target(p, data)], []
-
-    def lower(self, p, ctx, data):
-        return jnp.broadcast_to(data, self._target(p, data.shape))
 
 
 @register("broadcast_like")
