@@ -570,7 +570,23 @@ class MNISTIter(DataIter):
 
 
 # ---------------------------------------------------------------------- wrappers
-class ResizeIter(DataIter):
+class _BatchOfInner(DataIter):
+    """An iterator whose current batch comes from inner iterators (the getters read it)."""
+
+    def getdata(self):
+        return self.current_batch.data
+
+    def getlabel(self):
+        return self.current_batch.label
+
+    def getindex(self):
+        return self.current_batch.index
+
+    def getpad(self):
+        return self.current_batch.pad
+
+
+class ResizeIter(_BatchOfInner):
     """Make an iterator yield exactly ``size`` batches per epoch (wrapping around as needed).
 
     Args:
@@ -610,20 +626,8 @@ class ResizeIter(DataIter):
         self.cur += 1
         return True
 
-    def getdata(self):
-        return self.current_batch.data
 
-    def getlabel(self):
-        return self.current_batch.label
-
-    def getindex(self):
-        return self.current_batch.index
-
-    def getpad(self):
-        return self.current_batch.pad
-
-
-class PrefetchingIter(DataIter):
+class PrefetchingIter(_BatchOfInner):
     """Fetch the next batch of one or more iterators in a background thread.
 
     Batches of several iterators are joined (data lists and label lists concatenated).
@@ -710,18 +714,6 @@ class PrefetchingIter(DataIter):
         if self.iter_next():
             return self.current_batch
         raise StopIteration
-
-    def getdata(self):
-        return self.current_batch.data
-
-    def getlabel(self):
-        return self.current_batch.label
-
-    def getindex(self):
-        return self.current_batch.index
-
-    def getpad(self):
-        return self.current_batch.pad
 
     def __del__(self) -> None:
         pool = getattr(self, "_pool", None)
