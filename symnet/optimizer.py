@@ -511,8 +511,23 @@ create = Optimizer.create_optimizer
 
 
 # =================================================================================== optimizers
+class _MomentumState(Optimizer):
+    """Optimizers with one momentum slot (none when ``momentum == 0``), MXNet's plain state."""
+
+    momentum: float = 0.0
+
+    def _slot_shapes(self):
+        return ("mom",) if self.momentum != 0.0 else ()
+
+    def _state_is_tuple(self):
+        return False
+
+    def _static_key(self):
+        return super()._static_key() + (self.momentum,)
+
+
 @register
-class SGD(Optimizer):
+class SGD(_MomentumState):
     """SGD with momentum and weight decay.
 
     no momentum: ``w = (1 - lr*wd)*w - lr*r``;
@@ -524,15 +539,6 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.lazy_update = lazy_update
         self.aggregate_num = 4
-
-    def _slot_shapes(self):
-        return ("mom",) if self.momentum != 0.0 else ()
-
-    def _state_is_tuple(self):
-        return False
-
-    def _static_key(self):
-        return super()._static_key() + (self.momentum,)
 
     def _kernel(self, w, g, slots, s):
         lr, wd = s["lr"], s["wd"]
@@ -553,7 +559,7 @@ class ccSGD(SGD):  # noqa: N801 - MXNet name
 
 
 @register
-class NAG(Optimizer):
+class NAG(_MomentumState):
     """Nesterov accelerated gradient (MXNet's ``nag_mom_update``).
 
     ``s = r + wd*w; w' = w + mu*(mu*m - lr*s) - lr*s; m' = mu*m - lr*(r + wd*w')``.
@@ -562,15 +568,6 @@ class NAG(Optimizer):
     def __init__(self, momentum: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.momentum = momentum
-
-    def _slot_shapes(self):
-        return ("mom",) if self.momentum != 0.0 else ()
-
-    def _state_is_tuple(self):
-        return False
-
-    def _static_key(self):
-        return super()._static_key() + (self.momentum,)
 
     def _kernel(self, w, g, slots, s):
         lr, wd = s["lr"], s["wd"]
@@ -778,7 +775,7 @@ class Ftrl(Optimizer):
 
 
 @register
-class Signum(Optimizer):
+class Signum(_MomentumState):
     """Signum: ``m = mu*m - (1-mu)*(wd*w + r); w = (1 - lr*wd_lh)*w + lr*sign(m)``;
     momentum 0 is signSGD: ``w = (1 - lr*wd)*w - lr*sign(r)``."""
 
@@ -788,14 +785,8 @@ class Signum(Optimizer):
         self.momentum = momentum
         self.wd_lh = wd_lh
 
-    def _slot_shapes(self):
-        return ("mom",) if self.momentum != 0.0 else ()
-
-    def _state_is_tuple(self):
-        return False
-
     def _static_key(self):
-        return super()._static_key() + (self.momentum, self.wd_lh)
+        return super()._static_key() + (self.wd_lh,)
 
     def _kernel(self, w, g, slots, s):
         lr, wd = s["lr"], s["wd"]
