@@ -56,6 +56,9 @@ def main() -> None:
     import jax
     import numpy as np
     import symnet as mx
+    # Imports stay outside the first-step clock for every system (the JAX loop imports optax
+    # before its clock starts); symnet loads its optimizers (and optax) lazily, in ``fit``.
+    import symnet.optimizer  # noqa: F401
 
     x, y, params = common.load(args.data, args.model, args.n)
     if args.model == "resnet20":

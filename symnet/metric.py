@@ -145,8 +145,9 @@ def _device_pairs(labels: Any, preds: Any, where: str) -> Tuple[list, list]:
 
 
 def _zeros_sum_num(sum_dtype: str = "float32") -> Dict[str, Any]:
-    jnp = _jnp()
-    return {"sum": jnp.zeros((), dtype=sum_dtype), "num": jnp.zeros((), dtype="int32")}
+    # numpy zeros: the trainer places them on the device (jnp.zeros would compile a tiny
+    # program per dtype before the first step)
+    return {"sum": numpy.zeros((), dtype=sum_dtype), "num": numpy.zeros((), dtype="int32")}
 
 
 def _host_scalar(x: Any):
@@ -813,8 +814,7 @@ class _BinaryMetric(EvalMetric):
     def device_init(self) -> Dict[str, Any]:
         if self.average == "macro":
             return _zeros_sum_num()
-        jnp = _jnp()
-        return {k: jnp.zeros((), "int32") for k in _BinaryStats.KEYS}
+        return {k: numpy.zeros((), "int32") for k in _BinaryStats.KEYS}
 
     def _device_score(self, counts):
         raise NotImplementedError("binary metrics must implement _device_score(counts)")

@@ -308,7 +308,8 @@ class FeedForward:
         session = Session(trainer, self.arg_params, self.aux_params, batch_size,
                           self._input_shapes(descs), placement=placement)
         session.set_optimizer(optimizer)
-        session.steps = self.steps_per_execution or auto_steps(self.symbol)
+        session.steps = self.steps_per_execution or auto_steps(self.symbol,
+                                                               self._input_shapes(descs))
         self._trainer, self._session = trainer, session
         # In-memory iterators: the data goes to the device once and batches are gathered there.
         resident = None

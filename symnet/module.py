@@ -39,8 +39,12 @@ class Module:
     def __init__(self, symbol: Symbol, data_names: Sequence[str] = ("data",),
                  label_names: Optional[Sequence[str]] = ("softmax_label",), logger=logging,
                  context: Any = None, work_load_list=None, fixed_param_names=None,
-                 state_names=None, group2ctxs=None, compression_params=None) -> None:
+                 state_names=None, group2ctxs=None, compression_params=None,
+                 steps_per_execution: Optional[int] = None) -> None:
+        """MXNet's arguments, plus ``steps_per_execution`` (symnet): training steps per
+        dispatch in ``fit`` (default: ``symnet.trainer.auto_steps``; 1 is the plain step)."""
         self._symbol = symbol
+        self.steps_per_execution = steps_per_execution
         self._data_names = list(data_names or [])
         self._label_names = list(label_names or [])
         args = symbol.list_arguments()
@@ -284,7 +288,8 @@ class Module:
         resident = None
         if monitor is None and getattr(eval_metric, "device_capable", False):
             resident = session.resident_arrays(train_data)
-            session.steps = auto_steps(self._symbol)
+            session.steps = self.steps_per_execution or auto_steps(
+                self._symbol, dict(self._data_shapes + self._label_shapes))
         self.history = []
         for epoch in range(begin_epoch, num_epoch):
             tic = time.time()

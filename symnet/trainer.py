@@ -71,10 +71,10 @@ class TrainState:
     aux: Arrays
     opt: Any = None
     metric: Any = None
-    bad_batch: Any = field(default_factory=lambda: jnp.asarray(-1, jnp.int32))
+    bad_batch: Any = field(default_factory=lambda: np.int32(-1))
     #: The next batch of the epoch's plan (resident data): kept on the device so that the
     #: inner loop passes no host values at all.
-    cursor: Any = field(default_factory=lambda: jnp.asarray(0, jnp.int32))
+    cursor: Any = field(default_factory=lambda: np.int32(0))
 
 
 class Trainer:
@@ -329,6 +329,7 @@ class Session:
         self.state = self.placement.state(self.state)
         self._stashed: Any = None
         self.steps = 1
+        self._warm: set = set()  # multi-step programs dispatched (compiled) already
         self.optimizer = None
         self._masks: Dict[int, jax.Array] = {}
         self._shapes: Dict[str, Any] = {
@@ -448,10 +449,26 @@ class Session:
             return count
         k = self.steps
         snapshots = device_metric and want_metric
-        multi = self.trainer.train_steps_scan(self.optimizer, metric if device_metric else None,
-                                              k, snapshots)
+        dev_metric = metric if device_metric else None
+        multi = self.trainer.train_steps_scan(self.optimizer, dev_metric, k, snapshots)
         count_dev = jax.device_put(np.int32(count), self.device)
-        for b0 in range(0, count, k):
+        start = 0
+        if multi not in self._warm and self.trainer.scan_graph is not self.trainer.graph:
+            # Warm start: the fit's first dispatch is one plain step, which compiles in about
+            # half the time of the scanned im2col program (LeNet: 0.7 s vs 1.3 s), so the first
+            # callback comes sooner; the scan compiles at the next dispatch. (Compiling it on a
+            # thread alongside the plain step slowed both on two cores, and tracing off the
+            # calling thread would miss the caller's JAX config contexts.)
+            self._warm.add(multi)
+            if device_metric:
+                self.state.metric = self._metric_state(metric)
+            one = self.trainer.train_step_resident(self.optimizer, dev_metric)
+            self.state = one(self.state, arrays, idx, pad_arr, self._key)
+            if device_metric:
+                self._stash(metric, self.state.metric)
+            on_batch(nbatch0, int(pads[0]))
+            start = 1
+        for b0 in range(start, count, k):
             if device_metric:
                 self.state.metric = self._metric_state(metric)
             self.state, snaps = multi(self.state, arrays, idx, pad_arr, count_dev, self._key)
@@ -488,7 +505,9 @@ class Session:
             indices, pads = indices[:num_batch], pads[:num_batch]
         n = next(iter(arrays.values())).shape[0]
         rows = max(-(-n // self.batch_size) + 1, len(indices))
-        rows = -(-rows // multiple) * multiple
+        if multiple > 1:
+            # Whole k-step dispatches from row 0 or from row 1 (after the warm-start step).
+            rows = -(-rows // multiple) * multiple + 1
         plan = np.zeros((rows, self.batch_size), np.int32)
         plan[:len(indices)] = indices
         plan_pads = np.zeros((rows,), np.int32)
@@ -549,11 +568,12 @@ class Session:
     def export(self, arg_params: Dict[str, NDArray], aux_params: Dict[str, NDArray]) -> None:
         """Copy the device state into the given NDArrays (new buffers: the state is donated)."""
         local = self.placement.local  # single-device copies (a collective when sharded)
+        # device_put, not jnp.asarray: the latter compiles a copy program per shape.
         for src in (self.state.params, self.state.fixed):
             for n, v in jax.device_get(local(src)).items():
-                arg_params[n]._data = jnp.asarray(v)
+                arg_params[n]._data = jax.device_put(v)
         for n, v in jax.device_get(local(self.state.aux)).items():
-            aux_params[n]._data = jnp.asarray(v)
+            aux_params[n]._data = jax.device_put(v)
 
     def load(self, arg_params: Dict[str, Any], aux_params: Dict[str, Any]) -> None:
         """Replace device parameters with the given values (same names and shapes)."""
@@ -621,18 +641,47 @@ def _was_read(metric: Any, view: Any) -> bool:
     return pending is not view
 
 
-def auto_steps(symbol: Symbol) -> int:
+#: Largest im2col patch matrix (values per sample) of a convolution for which the scanned
+#: im2col step is the CPU default: LeNet (32k) trains 1.24x, torch_lenet5 (20k) 1.29x and
+#: torch_cnn (20k) 1.68x faster than with the plain NHWC step, puzzlelib_lenet5 (26k) the same;
+#: ResNet-20 (113k) 0.78x (2-core AVX2 CPU, benchmarks/RESULTS.md).
+IM2COL_SCAN_MAX_PATCH = 65536
+
+
+def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]] = None,
+               backend: Optional[str] = None) -> int:
     """Steps per dispatch (one ``lax.scan``) when the user does not say.
 
-    Several steps per dispatch save the per-step dispatch overhead. Graphs with convolutions
-    take one step per dispatch by default: a loop body gets other convolution kernels (and on
-    the CPU the im2col lowering, see ``symnet.optimize``), which round differently from the
-    plain step; training amplifies that, and the plain step is the one that reproduces MXNet's
-    numbers (1e-6 after an epoch of LeNet). ``steps_per_execution=10`` opts into the faster
-    scanned im2col step on the CPU.
+    Several steps per dispatch save the per-step dispatch overhead: 10 for graphs without 2-D
+    convolutions. On the CPU a scan lowers convolutions as im2col (``symnet.optimize``), which
+    pays for small convolutions (the MNIST nets: 10 steps) and not for large ones (ResNet-20:
+    1 step), see ``IM2COL_SCAN_MAX_PATCH``. Other backends keep convolution graphs at one step
+    (not measured yet). Numbers: the scanned im2col step rounds differently from the plain
+    step (about 1e-3 relative on LeNet's conv1 bias after 10 momentum steps);
+    ``steps_per_execution=1`` gives the plain step, which reproduces MXNet to about 1e-5.
     """
-    for n in symbol._topo():
-        if n.op is not None and n.op.name in ("Convolution", "Deconvolution"):
+    convs = [n for n in symbol._topo() if n.op is not None
+             and n.op.name in ("Convolution", "Deconvolution")]
+    if not convs:
+        return 10
+    backend = backend or jax.default_backend()
+    if backend != "cpu" or input_shapes is None:
+        return 1
+    if any(n.op.name != "Convolution" or len(n.params.kernel) != 2 for n in convs):
+        return 1
+    from .passes import node_shapes
+    try:
+        shapes = node_shapes(symbol, dict(input_shapes))
+    except SymnetError:
+        return 1
+    for n in convs:
+        src, idx = n.inputs[0]
+        dshape, oshape = shapes.get((id(src), idx)), shapes.get((id(n), 0))
+        if not dshape or not oshape:
+            return 1
+        kh, kw = n.params.kernel
+        patch = oshape[2] * oshape[3] * dshape[1] // max(1, n.params.num_group) * kh * kw
+        if patch > IM2COL_SCAN_MAX_PATCH:
             return 1
     return 10
 

@@ -124,24 +124,33 @@ class ShortLastIter(mx.io.DataIter):
 
 # ---- MXNet parity ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("netname", ["mlp", "lenet"])
-def test_feedforward_fit_matches_mxnet(netname):
+@pytest.mark.parametrize("netname,steps,tol", [
+    ("mlp", None, 1e-4),    # default: 10 steps per dispatch, the same arithmetic as MXNet's
+    ("lenet", 1, 1e-4),     # the plain step reproduces MXNet's numbers
+    # Default on the CPU: scanned im2col steps, other rounding. Saturated tanh values tie in
+    # max pooling, so LeNet's first steps are chaotic: scaling the initial weights by
+    # (1 + 1e-7) moves these statistics by up to 1.6e-3 of each parameter's norm, as much as
+    # the scanned step does.
+    ("lenet", None, 1e-2),
+])
+def test_feedforward_fit_matches_mxnet(netname, steps, tol):
     gold = GOLD[netname]["feedforward"]
     net, X, y, init = mnist_setup(getattr(recipe, "build_" + netname))
     train, val = mnist_iters(X, y)
     model = mx.model.FeedForward(net, ctx=mx.cpu(), num_epoch=1,
                                  arg_params={k: mx.nd.array(v) for k, v in init.items()},
-                                 **recipe.OPT)
+                                 steps_per_execution=steps, **recipe.OPT)
     with LogCapture() as cap:
         model.fit(train, eval_data=val,
                   batch_end_callback=mx.callback.Speedometer(recipe.BATCH, 5))
-    assert_stats_close(gold["params"], stats_of(model.arg_params))
+    assert model._session.steps == (steps or 10)
+    assert_stats_close(gold["params"], stats_of(model.arg_params), rtol=tol)
     assert [recipe.mask_line(s) for s in cap.lines] == gold["log"]
     pred = model.predict(X[recipe.N_TRAIN:recipe.N_TRAIN + 20])
     assert pred.shape == (20, 10)
-    np.testing.assert_allclose(pred, np.array(gold["predict20"]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(pred, np.array(gold["predict20"]), rtol=tol, atol=tol / 10)
     _, val = mnist_iters(X, y)
-    assert model.score(val) == pytest.approx(gold["score"], abs=1e-9)
+    assert model.score(val) == pytest.approx(gold["score"], abs=1e-9 if tol < 1e-3 else 0.01)
 
 
 def test_mxnet_checkpoint_loads_predicts_and_scores():

@@ -166,3 +166,59 @@ def test_multi_step_composite_metric_matches_single_step():
     assert values[1][1].keys() == values[4][1].keys()
     for key in values[1][1]:
         np.testing.assert_allclose(values[4][1][key], values[1][1][key], rtol=1e-5)
+
+
+# ---- steps per dispatch: the default policy and the warm start ---------------------------------
+
+def _small_convnet(filters=4, kernel=3):
+    data = mx.sym.Variable("data")
+    net = mx.sym.Convolution(data, kernel=(kernel, kernel), num_filter=filters, name="conv")
+    net = mx.sym.Activation(net, act_type="relu", name="relu")
+    net = mx.sym.Pooling(net, pool_type="max", kernel=(2, 2), stride=(2, 2), name="pool")
+    net = mx.sym.FullyConnected(mx.sym.flatten(net), num_hidden=3, name="fc")
+    return mx.sym.SoftmaxOutput(net, name="softmax")
+
+
+def test_auto_steps_policy():
+    import jax
+    from symnet.trainer import IM2COL_SCAN_MAX_PATCH, auto_steps
+    import graphs
+    mnist = {"data": (100, 1, 28, 28), "softmax_label": (100,)}
+    assert auto_steps(_mlp(), {"data": (10, 6)}) == 10
+    assert auto_steps(graphs.build("lenet"), mnist) == (10 if jax.default_backend() == "cpu"
+                                                        else 1)
+    # ResNet-20's first stage: 28*28*16*3*3 = 112,896 values per sample > the limit
+    assert auto_steps(graphs.build("resnet-20-cifar"), dict(mnist, data=(100, 3, 28, 28))) == 1
+    assert 28 * 28 * 16 * 9 > IM2COL_SCAN_MAX_PATCH > 8 * 8 * 20 * 5 * 5  # LeNet's conv2
+    assert auto_steps(graphs.build("lenet"), mnist, backend="gpu") == 1  # not measured there
+    assert auto_steps(graphs.build("lenet"), None, backend="cpu") == 1  # shapes unknown
+
+
+def test_conv_graph_warm_start_matches_plain_steps():
+    """On the CPU a scanned conv graph first runs one plain step, then k-step scans."""
+    import jax
+    rng = np.random.RandomState(1)
+    x = rng.rand(25, 1, 8, 8).astype(np.float32)
+    y = (x[:, 0, :4].mean(axis=(1, 2)) > 0.5).astype(np.float32)
+    out, seen = {}, {}
+    for steps in (1, 4):
+        mx.random.seed(2)
+        it = mx.io.NDArrayIter(x, y, 10, shuffle=True)
+        model = mx.model.FeedForward(_small_convnet(), num_epoch=3, learning_rate=0.2,
+                                     momentum=0.9, steps_per_execution=steps,
+                                     initializer=mx.init.Xavier())
+        seen[steps] = []
+        model.fit(it, batch_end_callback=lambda p, s=seen[steps]: s.append(
+            (p.epoch, p.nbatch, p.eval_metric.get()[1])))
+        out[steps] = model
+    trainer = out[4]._trainer
+    if jax.default_backend() == "cpu":
+        assert trainer.scan_graph is not trainer.graph
+        # the plain step (the warm start) and the scan: each compiled exactly once
+        assert trainer.compile_count == 2
+        assert all(fn._cache_size() == 1 for fn in trainer._cache.values())
+    assert [s[:2] for s in seen[4]] == [(e, b) for e in range(3) for b in (1, 2, 3)]
+    np.testing.assert_allclose([s[2] for s in seen[4]], [s[2] for s in seen[1]], atol=1e-6)
+    for name, value in out[1].arg_params.items():
+        np.testing.assert_allclose(out[4].arg_params[name].asnumpy(), value.asnumpy(),
+                                   rtol=1e-4, atol=1e-5, err_msg=name)
