@@ -3,9 +3,10 @@
 Runs in the symnet venv (``.venv/bin/python benchmarks/run_symnet.py --model mlp ...``).
 Variants: ``""`` (NDArrayIter shuffle=True, as in the MXNet tutorial, symnet's defaults),
 ``noshuffle``, ``nocb`` (no batch_end_callback), ``spe<K>`` (``steps_per_execution=K``, e.g.
-``spe10``: LeNet's scanned im2col step), ``bf16`` (``compute_dtype='bfloat16'``).
-``SYMNET_OPTIMIZE=none`` in the environment turns the CPU compiler passes off (bench.py's
-``symnet-noopt``). ``resnet20`` is
+``spe1``: one plain step per dispatch, which reproduces MXNet's numbers; small conv graphs
+such as LeNet default to 10 scanned im2col steps on the CPU), ``bf16``
+(``compute_dtype='bfloat16'``). ``SYMNET_OPTIMIZE=none`` in the environment turns the CPU
+compiler passes off (bench.py's ``symnet-noopt``). ``resnet20`` is
 ``graphs.build('resnet-20-cifar')`` (3x28x28) with Xavier init.
 ``--profile FILE`` additionally runs one more epoch under cProfile and writes its stats.
 """

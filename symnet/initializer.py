@@ -123,6 +123,12 @@ def _key(key):
     return _random.next_key()
 
 
+def _dev(value: Any, dtype: Any = None) -> jax.Array:
+    """Host values as a device array (``jax.device_put``: no compilation per shape, unlike
+    ``jnp.asarray`` of a numpy array)."""
+    return jax.device_put(np.asarray(value, dtype=None if dtype is None else np.dtype(dtype)))
+
+
 def _set(arr, value) -> None:
     """Write ``value`` into an NDArray (or numpy array) in place, keeping its dtype/shape."""
     if hasattr(arr, "_data"):
@@ -224,16 +230,16 @@ class Initializer:
 
     def _gen_kind(self, kind, name, shape, dtype, key) -> jax.Array:
         if kind == "zero":
-            return jnp.asarray(np.zeros(shape, dtype))  # host fill: no compilation per shape
+            return _dev(np.zeros(shape, dtype))
         if kind == "one":
-            return jnp.asarray(np.ones(shape, dtype))
+            return _dev(np.ones(shape, dtype))
         if kind == "bilinear":
-            return jnp.asarray(_bilinear(shape), dtype)
+            return _dev(_bilinear(shape), dtype)
         if kind == "loc_bias":
             if shape[0] != 6:
                 raise ShapeError(f"{name}: stn_loc bias must have 6 entries, got {shape}.")
-            return jnp.asarray([1.0, 0, 0, 0, 1.0, 0], dtype)
-        return jnp.asarray(self._gen_weight(name, shape, dtype, key), dtype)
+            return _dev([1.0, 0, 0, 0, 1.0, 0], dtype)
+        return _dev(self._gen_weight(name, shape, dtype, key), dtype)
 
     def _gen_weight(self, name: str, shape, dtype, key) -> jax.Array:
         raise NotImplementedError(f"{type(self).__name__} must implement _gen_weight")
@@ -387,7 +393,7 @@ class Orthogonal(Initializer):
                              f"{self.rand_type!r}.")
         u, _, v = np.linalg.svd(np.asarray(tmp, np.float64), full_matrices=False)
         res = u if u.shape == (nout, nin) else v
-        return jnp.asarray(self.scale * res.reshape(shape), jnp.float32)
+        return _dev(self.scale * res.reshape(shape), np.float32)
 
 
 @register
@@ -450,7 +456,7 @@ class Bilinear(Initializer):
         super().__init__()
 
     def _gen_weight(self, name, shape, dtype, key):
-        return jnp.asarray(_bilinear(tuple(shape)))
+        return _dev(_bilinear(tuple(shape)))
 
 
 @register
@@ -465,7 +471,7 @@ class LSTMBias(Initializer):
         out = np.zeros(shape, np.float32)
         nh = int(shape[0] / 4)
         out[nh:2 * nh] = self.forget_bias
-        return jnp.asarray(out)
+        return _dev(out)
 
 
 class Load:
@@ -504,7 +510,7 @@ class Load:
         """Pure face (see :meth:`Initializer.generate`)."""
         name = str(desc)
         if name in self.param:
-            return jnp.asarray(self._value(name, shape), dtype)
+            return _dev(self._value(name, shape), dtype)
         if self.default_init is None:
             raise ParamError(f"Cannot initialize {name}: not found in the loaded params and "
                              f"no default initializer was given (Load(param, default_init=...)).")

@@ -418,10 +418,12 @@ class Optimizer:
         for name, w in params.items():
             w = jnp.asarray(w)
             base = w.astype(jnp.float32) if self._mp(w) else w
-            inner = tuple(jnp.zeros(w.shape, base.dtype) for _ in self._slot_shapes())
+            # numpy zeros and scalars: jnp.zeros would compile a fill program per shape; the
+            # caller places the state (and numpy values are constants under a trace)
+            inner = tuple(np.zeros(w.shape, base.dtype) for _ in self._slot_shapes())
             slots[name] = ((base,) + inner) if self._mp(w) else inner
-        return {"count": jnp.asarray(self.begin_num_update, jnp.int32),
-                "lr": _f32(self.lr if self.lr is not None else 0.0),
+        return {"count": np.int32(self.begin_num_update),
+                "lr": np.float32(self.lr if self.lr is not None else 0.0),
                 "slots": slots, "extra": self._extra_init()}
 
     def sync_state(self, state: Dict[str, Any]) -> Dict[str, Any]:
