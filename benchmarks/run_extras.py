@@ -5,6 +5,7 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
     .venv/bin/python benchmarks/run_extras.py cache  [--pairs 2]   # 2 fresh `symnet train lenet`
     .venv/bin/python benchmarks/run_extras.py bf16   [--seeds 2]   # MLP f32 vs bf16 on MNIST
     .venv/bin/python benchmarks/run_extras.py compile               # Inception-v4 / -ResNet-v2
+    .venv/bin/python benchmarks/run_extras.py steps  [--reps 2]    # plain vs scanned conv steps
 
 - ``cache``: per pair, a fresh empty ``SYMNET_CACHE_DIR``; ``symnet train lenet --epochs 1
   --limit 1000`` runs twice in fresh processes (cold cache, then warm); wall time of each.
@@ -15,6 +16,10 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
   (graph build), ``infer_shape``, symnet's passes (``compile_symbol``), JAX trace+lower and XLA
   compile of the inference forward (abstract inputs: nothing is allocated). The persistent
   compilation cache is off (``SYMNET_COMPILATION_CACHE=0``) so XLA compiles every time.
+- ``steps``: the conv nets of ``graphs/`` on MNIST-shaped data (ResNet-20: 3x28x28), batch 100,
+  SGD lr 0.1, Xavier init: ``FeedForward.fit`` train samples/s (epochs 2-3) with
+  ``steps_per_execution=1`` (plain NHWC step) and ``10`` (scanned im2col step), alternating,
+  next to each graph's largest im2col patch per sample and ``auto_steps``' choice.
 """
 from __future__ import annotations
 
@@ -160,9 +165,67 @@ def compile_times(nets) -> None:
     print("EXTRAS_JSON " + json.dumps({"part": "compile", "rows": rows}))
 
 
+STEP_NETS = ("lenet", "torch_cnn", "torch_lenet5", "puzzlelib_lenet5", "resnet-20-cifar")
+
+
+def _max_patch(sym, shapes) -> int:
+    from symnet.passes import node_shapes
+    known = node_shapes(sym, shapes)
+    best = 0
+    for n in sym._topo():
+        if n.op is not None and n.op.name == "Convolution":
+            src, i = n.inputs[0]
+            d, o = known[(id(src), i)], known[(id(n), 0)]
+            kh, kw = n.params.kernel
+            best = max(best, o[2] * o[3] * d[1] // max(1, n.params.num_group) * kh * kw)
+    return best
+
+
+def steps(reps: int) -> None:
+    import logging
+
+    import numpy as np
+
+    import graphs
+    import symnet as mx
+    from symnet.datasets.mnist import load_mnist
+    from symnet.trainer import auto_steps
+    logging.disable(logging.INFO)
+    m = load_mnist()
+    rows = []
+    for net_name in STEP_NETS:
+        chans, n = (3, 500) if net_name.startswith("resnet") else (1, 1000)
+        x = np.repeat(m["train_images"][:n, None].astype(np.float32) / 255.0, chans, axis=1)
+        y = m["train_labels"][:n].astype(np.float32)
+        sym = graphs.build(net_name)
+        shapes = {"data": (100,) + x.shape[1:], "softmax_label": (100,)}
+        sps = {1: [], 10: []}
+        for rep in range(reps):
+            for k in ((1, 10) if rep % 2 == 0 else (10, 1)):
+                mx.random.seed(rep)
+                model = mx.model.FeedForward(sym, num_epoch=3, optimizer="sgd",
+                                             learning_rate=0.1, steps_per_execution=k,
+                                             initializer=mx.init.Xavier())
+                model.fit(mx.io.NDArrayIter(x, y, 100, shuffle=True))
+                t = sum(h["time"] for h in model.history[1:])
+                sps[k].append(n * 2 / t)
+        rows.append({"net": net_name, "patch": _max_patch(sym, shapes),
+                     "auto": auto_steps(sym, shapes), "spe1": sps[1], "spe10": sps[10]})
+    print("| graph | largest im2col patch / sample | plain step (spe 1) samples/s | "
+          "scanned im2col (spe 10) samples/s | spe10 / spe1 | auto_steps |\n"
+          "|---|---|---|---|---|---|")
+    for r in rows:
+        a, b = statistics.median(r["spe1"]), statistics.median(r["spe10"])
+        span = lambda v: f"{min(v):,.0f}-{max(v):,.0f}"  # noqa: E731
+        print(f"| {r['net']} | {r['patch']:,} | {a:,.0f} ({span(r['spe1'])}) | "
+              f"{b:,.0f} ({span(r['spe10'])}) | {b / a:.2f} | {r['auto']} |")
+    print("EXTRAS_JSON " + json.dumps({"part": "steps", "rows": rows}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["cache", "bf16", "compile"])
+    ap.add_argument("part", choices=["cache", "bf16", "compile", "steps"])
+    ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--nets", default="inception-v4,inception-resnet-v2")
@@ -171,6 +234,8 @@ def main() -> None:
         cache(args.pairs)
     elif args.part == "bf16":
         bf16(args.seeds)
+    elif args.part == "steps":
+        steps(args.reps)
     else:
         if os.environ.get("SYMNET_COMPILATION_CACHE") != "0":
             raise SystemExit("run with SYMNET_COMPILATION_CACHE=0 (time a real XLA compile)")

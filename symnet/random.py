@@ -72,9 +72,13 @@ def next_key():
     """
     import jax
 
+    return jax.device_put(next_key_bits())  # an explicit transfer (allowed under guards)
+
+
+def next_key_bits() -> np.ndarray:
+    """The next key of the stream as host ``uint32[2]`` bits (to place it with other values)."""
     with _lock:
-        bits = _key_stream().integers(0, 2 ** 32, size=2, dtype=np.uint32)
-    return jax.device_put(bits)  # an explicit transfer (allowed under transfer guards)
+        return _key_stream().integers(0, 2 ** 32, size=2, dtype=np.uint32)
 
 
 def np_rng() -> np.random.RandomState:

@@ -430,12 +430,15 @@ class Session:
         exactly the batches up to it (MXNet's numbering); ``want_metric=False`` says no
         callback reads the metric, so the host never reads it mid-epoch. Returns the count.
         """
-        count, pads, (idx, pad_arr) = self._plan(data, arrays, None, multiple=self.steps)
+        count, pads, plan = self._plan(data, arrays, None, multiple=self.steps, place=False)
         if count == 0:
             return 0
         device_metric = metric is not None and getattr(metric, "device_capable", False)
-        self.new_epoch()
-        self.state.cursor = jax.device_put(np.int32(0), self.device)
+        from . import random as _random
+        # One transfer for everything the epoch needs (the device idles while the host
+        # prepares an epoch): the batch plan, a fresh key, the cursor and the batch count.
+        (idx, pad_arr), self._key, self.state.cursor, count_dev = jax.device_put(
+            (plan, _random.next_key_bits(), np.int32(0), np.int32(count)), self.device)
         if self.steps <= 1:
             step = self.trainer.train_step_resident(self.optimizer,
                                                     metric if device_metric else None)
@@ -451,7 +454,6 @@ class Session:
         snapshots = device_metric and want_metric
         dev_metric = metric if device_metric else None
         multi = self.trainer.train_steps_scan(self.optimizer, dev_metric, k, snapshots)
-        count_dev = jax.device_put(np.int32(count), self.device)
         start = 0
         if multi not in self._warm and self.trainer.scan_graph is not self.trainer.graph:
             # Warm start: the fit's first dispatch is one plain step, which compiles in about
@@ -498,8 +500,10 @@ class Session:
                     self._stash(metric, jax.device_put(final, self.device))
         return count
 
-    def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1):
-        """The epoch's batches as device arrays of a fixed length (one compilation)."""
+    def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1,
+              place: bool = True):
+        """The epoch's batches as arrays of a fixed length (one compilation): ``(count, pads,
+        (plan, plan_pads))``, the last two on the device unless ``place`` is False."""
         indices, pads = data.epoch_indices()
         if num_batch is not None:
             indices, pads = indices[:num_batch], pads[:num_batch]
@@ -512,7 +516,9 @@ class Session:
         plan[:len(indices)] = indices
         plan_pads = np.zeros((rows,), np.int32)
         plan_pads[:len(pads)] = pads
-        return len(indices), np.asarray(pads), jax.device_put((plan, plan_pads), self.device)
+        if place:
+            return len(indices), np.asarray(pads), jax.device_put((plan, plan_pads), self.device)
+        return len(indices), np.asarray(pads), (plan, plan_pads)
 
     def infer_resident(self, data: Any, arrays: Arrays, metric: Any = None,
                        num_batch: Optional[int] = None,
@@ -669,6 +675,8 @@ def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]
         return 1
     if any(n.op.name != "Convolution" or len(n.params.kernel) != 2 for n in convs):
         return 1
+    if compile_symbol(symbol, scan=True).mode != "nhwc+im2col":
+        return 1  # passes off (SYMNET_OPTIMIZE=none): convolutions in a loop body are 6-15x slower
     from .passes import node_shapes
     try:
         shapes = node_shapes(symbol, dict(input_shapes))

@@ -194,6 +194,15 @@ def test_auto_steps_policy():
     assert auto_steps(graphs.build("lenet"), None, backend="cpu") == 1  # shapes unknown
 
 
+def test_auto_steps_keeps_conv_graphs_out_of_scans_without_the_passes(monkeypatch):
+    from symnet.trainer import auto_steps
+    import graphs
+    monkeypatch.setenv("SYMNET_OPTIMIZE", "none")  # no im2col: convolutions would loop slowly
+    net = graphs.build("torch_cnn")
+    assert auto_steps(net, {"data": (100, 1, 28, 28), "softmax_label": (100,)}) == 1
+    assert auto_steps(_mlp(), {"data": (10, 6)}) == 10
+
+
 def test_conv_graph_warm_start_matches_plain_steps():
     """On the CPU a scanned conv graph first runs one plain step, then k-step scans."""
     import jax
