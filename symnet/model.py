@@ -389,7 +389,8 @@ class FeedForward:
 
                 if eval_resident is not None:
                     session.infer_resident(eval_data, eval_resident, eval_metric, None, on_eval,
-                                           collect=False)
+                                           collect=False,
+                                           batch_metric=eval_batch_end_callback is not None)
                 else:
                     for i, batch in enumerate(eval_data):
                         session.eval_batch(batch, eval_metric)
@@ -487,7 +488,7 @@ class FeedForward:
                                                             locals=locals()))
 
             session.infer_resident(data, resident, eval_metric, num_batch, on_batch,
-                                   collect=False)
+                                   collect=False, batch_metric=batch_end_callback is not None)
             return eval_metric.get()[1]
         for i, batch in enumerate(data):
             if num_batch is not None and i == num_batch:

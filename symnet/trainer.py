@@ -274,6 +274,21 @@ class Trainer:
         return fn
 
 
+    def _gather_forward(self, metric, params, fixed, aux, mstate, arrays, indices, pads, b):
+        """Inference on plan row ``b`` gathered from resident arrays (traced); the metric (if
+        any) excludes padded rows."""
+        idx = indices[b]
+        feed = {**params, **fixed}
+        feed.update({n: jnp.take(a, idx, axis=0) for n, a in arrays.items()})
+        for name in self.label_names:
+            feed.setdefault(name, jnp.zeros((), jnp.float32))
+        outs, _ = self.graph.apply(feed, aux, None, False)
+        if metric is not None:
+            mask = (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b])
+            mstate = metric.device_update(mstate, [feed[n] for n in self.label_names],
+                                          list(outs), mask.astype(jnp.float32))
+        return mstate, outs
+
     def gather_step(self, metric: Any) -> Callable:
         """Inference on a batch gathered on the device from resident arrays.
 
@@ -283,23 +298,34 @@ class Trainer:
         key = ("gather", id(metric))
         fn = self._cache.get(key)
         if fn is None:
-            graph = self.graph
-
             def step(params, fixed, aux, mstate, arrays, indices, pads, b):
                 self.compile_count += 1
-                idx = indices[b]
-                feed = {**params, **fixed}
-                feed.update({n: jnp.take(a, idx, axis=0) for n, a in arrays.items()})
-                for name in self.label_names:
-                    feed.setdefault(name, jnp.zeros((), jnp.float32))
-                outs, _ = graph.apply(feed, aux, None, False)
-                if metric is not None:
-                    mask = (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b])
-                    mstate = metric.device_update(mstate, [feed[n] for n in self.label_names],
-                                                  list(outs), mask.astype(jnp.float32))
-                return mstate, outs
+                return self._gather_forward(metric, params, fixed, aux, mstate, arrays, indices,
+                                            pads, b)
 
             fn = self._cache[key] = jax.jit(step)
+        return fn
+
+    def gather_all(self, metric: Any, count: int, collect: bool) -> Callable:
+        """Plan rows ``0..count-1`` in one dispatch (a ``lax.scan`` of ``gather_step``'s body).
+
+        ``jit(params, fixed, aux, mstate, arrays, indices, pads) -> (mstate, outputs)`` with
+        outputs stacked as (count, batch, ...), or ``()`` unless ``collect``.
+        """
+        key = ("gather_all", id(metric), count, collect)
+        fn = self._cache.get(key)
+        if fn is None:
+            def run(params, fixed, aux, mstate, arrays, indices, pads):
+                self.compile_count += 1
+
+                def body(ms, b):
+                    ms, outs = self._gather_forward(metric, params, fixed, aux, ms, arrays,
+                                                    indices, pads, b)
+                    return ms, (tuple(outs) if collect else ())
+
+                return jax.lax.scan(body, mstate, jnp.arange(count))
+
+            fn = self._cache[key] = jax.jit(run)
         return fn
 
 
@@ -523,30 +549,54 @@ class Session:
     def infer_resident(self, data: Any, arrays: Arrays, metric: Any = None,
                        num_batch: Optional[int] = None,
                        on_batch: Optional[Callable[[int], None]] = None,
-                       collect: bool = True) -> List[jax.Array]:
+                       collect: bool = True, batch_metric: bool = True) -> List[jax.Array]:
         """Inference over the rest of ``data`` with batches gathered on the device.
 
         Returns the outputs concatenated over batches, padded rows removed (one transfer at the
         end, none per batch); ``metric`` (device-capable) accumulates on the device.
+        ``batch_metric=False`` says ``on_batch`` does not read the metric: then every batch
+        runs in one dispatch (graphs whose loop lowering equals the plain one, i.e. all but
+        convolutions on the CPU) and ``on_batch`` is called afterwards, once per batch.
         """
         count, pads, (idx, pad_arr) = self._plan(data, arrays, num_batch)
-        step = self.trainer.gather_step(metric)
-        outs = []
-        for b in range(count):
+        if count == 0:
+            return []
+        if (on_batch is None or not batch_metric) and \
+                self.trainer.scan_graph is self.trainer.graph:
             mstate = self._metric_state(metric) if metric is not None else None
-            mstate, o = step(self.state.params, self.state.fixed, self.state.aux, mstate,
-                             arrays, idx, pad_arr, b)
+            mstate, stacked = self.trainer.gather_all(metric, count, collect)(
+                self.state.params, self.state.fixed, self.state.aux, mstate, arrays, idx,
+                pad_arr)
             if metric is not None:
                 self._stash(metric, mstate)
-            if collect:
-                outs.append(o)
-            if on_batch is not None:
+            for b in range(count if on_batch is not None else 0):
                 on_batch(b)
+            if not collect:
+                return []
+            keep = self._keep_rows(pads)
+            return [o.reshape((-1,) + o.shape[2:])[keep] for o in stacked]
+        else:
+            step = self.trainer.gather_step(metric)
+            outs = []
+            for b in range(count):
+                mstate = self._metric_state(metric) if metric is not None else None
+                mstate, o = step(self.state.params, self.state.fixed, self.state.aux, mstate,
+                                 arrays, idx, pad_arr, b)
+                if metric is not None:
+                    self._stash(metric, mstate)
+                if collect:
+                    outs.append(o)
+                if on_batch is not None:
+                    on_batch(b)
         if not outs:
             return []
-        keep = np.concatenate([np.arange(self.batch_size - p) + i * self.batch_size
-                               for i, p in enumerate(pads)])
+        keep = self._keep_rows(pads)
         return [jnp.concatenate(col)[keep] for col in zip(*outs)]
+
+    def _keep_rows(self, pads: np.ndarray) -> np.ndarray:
+        """Row numbers of the real (not padded) rows of stacked batches."""
+        return np.concatenate([np.arange(self.batch_size - p) + i * self.batch_size
+                               for i, p in enumerate(pads)])
 
     def eval_batch(self, batch: Any, metric: Any) -> List[jax.Array]:
         """Forward in inference mode; updates ``metric`` (padded rows excluded)."""

@@ -231,3 +231,27 @@ def test_conv_graph_warm_start_matches_plain_steps():
     for name, value in out[1].arg_params.items():
         np.testing.assert_allclose(out[4].arg_params[name].asnumpy(), value.asnumpy(),
                                    rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_inference_in_one_dispatch_equals_batch_by_batch():
+    """predict/score run every batch in one scan unless a callback reads the metric per batch."""
+    x, y = _data(n=47)  # 5 batches, the last one padded
+    mx.random.seed(4)
+    model = mx.model.FeedForward(_mlp(), num_epoch=1, learning_rate=0.3,
+                                 initializer=mx.init.Xavier())
+    model.fit(mx.io.NDArrayIter(x, y, 10))
+    it = mx.io.NDArrayIter(x, y, 10)
+    scanned = model.predict(it)
+    batched, _, _ = model.predict(it, return_data=True)  # the per-batch path
+    assert scanned.shape == (47, 3)
+    np.testing.assert_allclose(scanned, batched, rtol=1e-6, atol=1e-7)
+    if model._session.trainer.scan_graph is model._session.trainer.graph:
+        assert any(k[0] == "gather_all" for k in model._session.trainer._cache)
+    seen = []
+    quiet = model.score(mx.io.NDArrayIter(x, y, 10), "ce")
+    loud = model.score(mx.io.NDArrayIter(x, y, 10), "ce",
+                       batch_end_callback=lambda p: seen.append(p.eval_metric.get()[1]))
+    np.testing.assert_allclose(quiet, loud, rtol=1e-6)
+    assert len(seen) == 5 and seen[-1] == pytest.approx(loud, rel=1e-6)
+    probs = batched[np.arange(47), y.astype(int)]
+    np.testing.assert_allclose(quiet, -np.log(probs).mean(), rtol=1e-5)
