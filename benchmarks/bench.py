@@ -36,6 +36,7 @@ PYTHON = {
     "symnet-noopt": os.environ.get("SYMNET_PY", sys.executable),
     "jax": os.environ.get("SYMNET_PY", sys.executable),
     "jax-tuned": os.environ.get("SYMNET_PY", sys.executable),
+    "jax-shuffle": os.environ.get("SYMNET_PY", sys.executable),
     "torch": os.environ.get("TORCH_PY", "/work/torchvenv/bin/python"),
     "torch-1t": os.environ.get("TORCH_PY", "/work/torchvenv/bin/python"),
     "mxnet": os.environ.get("MXNET_PY", "/work/mxvenv/bin/python"),
@@ -43,25 +44,28 @@ PYTHON = {
 }
 SCRIPT = {"symnet": "run_symnet.py", "symnet-spe1": "run_symnet.py",
           "symnet-noopt": "run_symnet.py", "jax": "run_jax.py", "jax-tuned": "run_jax.py",
+          "jax-shuffle": "run_jax.py",
           "torch": "run_torch.py", "torch-1t": "run_torch.py",
           "mxnet": "run_mxnet.py", "keras": "run_keras.py"}
-VARIANT = {"jax-tuned": "tuned", "symnet-spe1": "spe1"}
+VARIANT = {"jax-tuned": "tuned", "jax-shuffle": "shuffle", "symnet-spe1": "spe1"}
 # The persistent compilation cache is off for every JAX-based process, so "first step" always
 # includes a full compile (the cache's effect is measured separately, see RESULTS.md).
 _NOCACHE = {"SYMNET_COMPILATION_CACHE": "0"}
 ENV = {"symnet": _NOCACHE, "symnet-spe1": _NOCACHE,
        "symnet-noopt": dict(_NOCACHE, SYMNET_OPTIMIZE="none"),
-       "jax": _NOCACHE, "jax-tuned": _NOCACHE,
+       "jax": _NOCACHE, "jax-tuned": _NOCACHE, "jax-shuffle": _NOCACHE,
        "torch-1t": {"BENCH_TORCH_THREADS": "1"}, "mxnet": {"MXNET_SUBGRAPH_BACKEND": "NONE"},
        "keras": {"KERAS_BACKEND": "jax"}}
-ALL = ["symnet", "symnet-spe1", "symnet-noopt", "jax", "jax-tuned", "torch", "torch-1t",
-       "mxnet", "keras"]
+ALL = ["symnet", "symnet-spe1", "symnet-noopt", "jax", "jax-shuffle", "jax-tuned", "torch",
+       "torch-1t", "mxnet", "keras"]
 #: Systems run per model (symnet-spe1, one plain step per dispatch as MXNet's numbers need,
 #: only differs from the default on LeNet, whose default is the scanned im2col step; jax-tuned
-#: differs from jax on LeNet only).
+#: differs from jax on LeNet only; jax-shuffle, the loop reshuffling every epoch as symnet's,
+#: MXNet's and Keras's iterators do, matters on the MLP only, where a step is 0.25 ms).
 MODEL_SYSTEMS = {
-    "mlp": ["symnet", "symnet-noopt", "jax", "torch", "torch-1t", "mxnet", "keras"],
-    "lenet": ALL,
+    "mlp": ["symnet", "symnet-noopt", "jax", "jax-shuffle", "torch", "torch-1t", "mxnet",
+            "keras"],
+    "lenet": [s for s in ALL if s != "jax-shuffle"],
     "resnet20": ["symnet", "jax", "torch", "mxnet"],
 }
 #: Targets of the "Speed" issue: (model, peer) -> minimum symnet / peer train ratio.

@@ -3,7 +3,9 @@
 Runs in the symnet venv. Variants: ``""`` lowers like symnet (NCHW ``conv_general_dilated``,
 ``reduce_window`` max pooling), so symnet / this loop isolates framework overhead;
 ``tuned`` uses the CPU-friendly lowering of shared/notes/cpu-conv.md (NHWC, reshape+max pooling,
-pool before tanh) to show the remaining compiler headroom.
+pool before tanh) to show the remaining compiler headroom; ``shuffle`` (MLP, LeNet) does the
+same work as ``NDArrayIter(shuffle=True)``: a new order each epoch, each batch gathered inside
+the jitted step from the data set on the device (the default loop reuses pre-split batches).
 
 ``resnet20`` is not written out by hand: the loop calls symnet's lowering of
 ``graphs.build('resnet-20-cifar')`` (``symnet.compiler.compile_symbol``, i.e. the same
@@ -122,6 +124,7 @@ def main() -> None:
         upd, opt = tx.update(g, opt, p)
         return optax.apply_updates(p, upd), opt, loss
 
+    step_fn = step
     step = jax.jit(step, donate_argnums=(0, 1))
     nb = args.n // common.BATCH
     xs = [jax.device_put(x[i * common.BATCH:(i + 1) * common.BATCH]) for i in range(nb)]
@@ -141,12 +144,33 @@ def main() -> None:
         def predict(p, xb):
             return graph_predict(p, a, xb)
 
+    if args.variant == "shuffle":
+        # The same work as the MXNet tutorial's NDArrayIter(shuffle=True): a fresh order every
+        # epoch (host permutation), each batch gathered inside the jitted step from the whole
+        # data set on the device.
+        if args.model == "resnet20":
+            raise SystemExit("--variant shuffle: mlp and lenet only")
+        x_all, y_all = jax.device_put(x), jax.device_put(y.astype(ytype))
+        gathered = jax.jit(lambda p, opt, xa, ya, idx: step_fn(
+            p, opt, jnp.take(xa, idx, axis=0), jnp.take(ya, idx, axis=0)),
+            donate_argnums=(0, 1))
+
+        def step(p, opt, idx):
+            return gathered(p, opt, x_all, y_all, idx)
+
+        order = np.random.RandomState(0)
+
     t0 = time.perf_counter()
     epoch_times, first = [], None
     for _ in range(args.epochs):
         te = time.perf_counter()
+        if args.variant == "shuffle":
+            perm = order.permutation(args.n).astype(np.int32).reshape(nb, -1)
+            batches = [(b,) for b in jax.device_put(list(perm))]
+        else:
+            batches = [(xs[i], ys[i]) for i in range(nb)]
         for i in range(nb):
-            p, opt, loss = step(p, opt, xs[i], ys[i])
+            p, opt, loss = step(p, opt, *batches[i])
             if first is None:
                 jax.block_until_ready(loss)
                 first = time.perf_counter() - t0
