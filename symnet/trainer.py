@@ -91,6 +91,11 @@ class Trainer:
         self.compute_dtype = None if compute_dtype is None else jnp.dtype(compute_dtype)
         self.graph: Graph = compile_symbol(symbol)
         self.scan_graph: Graph = compile_symbol(symbol, scan=True)
+        #: Whether the plain lowering runs well inside a loop: XLA:CPU runs convolutions in a
+        #: while body 6-15x slower (docs: the CPU convolution notes), so not for those.
+        self.loops_well = jax.default_backend() != "cpu" or not any(
+            n.op is not None and n.op.name in ("Convolution", "Deconvolution")
+            for n in symbol._topo())
         args = self.graph.arg_names
         self.data_names = [n for n in data_names]
         self.label_names = [n for n in label_names if n in args]
@@ -555,14 +560,13 @@ class Session:
         Returns the outputs concatenated over batches, padded rows removed (one transfer at the
         end, none per batch); ``metric`` (device-capable) accumulates on the device.
         ``batch_metric=False`` says ``on_batch`` does not read the metric: then every batch
-        runs in one dispatch (graphs whose loop lowering equals the plain one, i.e. all but
-        convolutions on the CPU) and ``on_batch`` is called afterwards, once per batch.
+        runs in one dispatch (``Trainer.loops_well``: not for convolutions on the CPU) and
+        ``on_batch`` is called afterwards, once per batch.
         """
         count, pads, (idx, pad_arr) = self._plan(data, arrays, num_batch)
         if count == 0:
             return []
-        if (on_batch is None or not batch_metric) and \
-                self.trainer.scan_graph is self.trainer.graph:
+        if (on_batch is None or not batch_metric) and self.trainer.loops_well:
             mstate = self._metric_state(metric) if metric is not None else None
             mstate, stacked = self.trainer.gather_all(metric, count, collect)(
                 self.state.params, self.state.fixed, self.state.aux, mstate, arrays, idx,
