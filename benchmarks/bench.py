@@ -151,6 +151,17 @@ def med(values: List[float]):
     return statistics.median(vals) if vals else None
 
 
+def paired(by: Dict[str, List[Dict]], a: str, b: str) -> str:
+    """Median (min-max) over repetitions of a's train samples/s over b's in the same one.
+
+    The host drifts between faster and slower phases lasting minutes; both systems of a
+    repetition ran within a minute of each other, so these ratios are steadier than the ratio
+    of the two medians."""
+    ra = {r["rep"]: r["train_sps"] for r in by.get(a, []) if "rep" in r}
+    rb = {r["rep"]: r["train_sps"] for r in by.get(b, []) if "rep" in r}
+    return stat([ra[k] / rb[k] for k in ra if k in rb and rb[k]])
+
+
 def report(records: List[Dict], info: Dict, cfg: Dict, path: str) -> str:
     lines = [f"# symnet benchmark results ({cfg['mode']} mode)", "",
              f"Date: {info['date']}. Machine: {info['nproc']} CPUs, {info['cpu']}; "
@@ -180,8 +191,8 @@ def report(records: List[Dict], info: Dict, cfg: Dict, path: str) -> str:
                          f" | {stat([r.get('predict_sps') for r in ok])} | "
                          f"{stat([r.get('peak_rss_mb') for r in ok])} | "
                          f"{'; '.join(errs)[:200] if errs else ''} |")
-        lines += ["", "| ratio (medians) | train | first step (lower is better) | predict |",
-                  "|---|---|---|---|"]
+        lines += ["", "| ratio (medians) | train | train, paired by repetition | first step "
+                  "(lower is better) | predict |", "|---|---|---|---|---|"]
         for sym in [s for s in systems if s.startswith("symnet")]:
             st = med([r["train_sps"] for r in by.get(sym, [])])
             sf = med([r["first_step_s"] for r in by.get(sym, [])])
@@ -198,7 +209,7 @@ def report(records: List[Dict], info: Dict, cfg: Dict, path: str) -> str:
                 tgt = TARGETS.get((model, s)) if sym == "symnet" else None
                 if tgt and st and o:
                     tr += f" (target >= {tgt}: {'met' if st / o >= tgt else 'NOT met'})"
-                lines.append(f"| {sym} / {s} | {tr} | {fr} | {pr} |")
+                lines.append(f"| {sym} / {s} | {tr} | {paired(by, sym, s)} | {fr} | {pr} |")
         lines.append("")
     text = "\n".join(lines) + "\n"
     with open(path, "w") as fh:
@@ -215,6 +226,9 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(HERE, "bench_table.md"),
                     help="where the generated tables go (RESULTS.md quotes them)")
     ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--report", metavar="JSONL",
+                    help="only write the tables from the records of one earlier run (a file of "
+                         "its JSON lines, as appended to results.jsonl)")
     args = ap.parse_args()
     reps = 1 if args.quick else args.reps
     systems = [s for s in args.systems.split(",") if s]
@@ -233,6 +247,15 @@ def main() -> None:
            "npred": {"mlp": 5000, "lenet": 1000, "resnet20": 500}}
     info = machine()
     info["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    if args.report:
+        with open(args.report) as fh:
+            records = [json.loads(line) for line in fh if line.strip()]
+        start = min(r["time"] for r in records if "time" in r)
+        info["date"] = datetime.datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M")
+        info["load"] = info["load_end"] = "(not recorded)"
+        cfg["reps"] = 1 + max(r.get("rep", 0) for r in records)
+        print(report(records, info, cfg, args.out))
+        return
     records = []
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data.npz")
