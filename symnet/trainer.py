@@ -702,9 +702,9 @@ def _was_read(metric: Any, view: Any) -> bool:
 
 
 #: Largest im2col patch matrix (values per sample) of a convolution for which the scanned
-#: im2col step is the CPU default: LeNet (32k) trains 1.24x, torch_lenet5 (20k) 1.29x and
-#: torch_cnn (20k) 1.68x faster than with the plain NHWC step, puzzlelib_lenet5 (26k) the same;
-#: ResNet-20 (113k) 0.78x (2-core AVX2 CPU, benchmarks/RESULTS.md).
+#: im2col step is the CPU default. Scanned vs plain NHWC step, 2-core AVX2 CPU
+#: (``benchmarks/run_extras.py steps``): torch_cnn (20k) 1.66x, LeNet (32k) 1.36x,
+#: torch_lenet5 (20k) 1.04x, puzzlelib_lenet5 (26k) 0.93x; ResNet-20 (113k) 0.83x.
 IM2COL_SCAN_MAX_PATCH = 65536
 
 
