@@ -577,8 +577,8 @@ class Session:
                 on_batch(b)
             if not collect:
                 return []
-            keep = self._keep_rows(pads)
-            return [o.reshape((-1,) + o.shape[2:])[keep] for o in stacked]
+            flat = [o.reshape((-1,) + o.shape[2:]) for o in stacked]
+            return flat if not pads.any() else [o[self._keep_rows(pads)] for o in flat]
         else:
             step = self.trainer.gather_step(metric)
             outs = []
@@ -594,8 +594,8 @@ class Session:
                     on_batch(b)
         if not outs:
             return []
-        keep = self._keep_rows(pads)
-        return [jnp.concatenate(col)[keep] for col in zip(*outs)]
+        merged = [jnp.concatenate(col) for col in zip(*outs)]
+        return merged if not pads.any() else [o[self._keep_rows(pads)] for o in merged]
 
     def _keep_rows(self, pads: np.ndarray) -> np.ndarray:
         """Row numbers of the real (not padded) rows of stacked batches."""
