@@ -21,7 +21,8 @@ from .context import Context, cpu
 from .ndarray import NDArray
 from .symbol import load as _load_symbol
 from .symbol.symbol import Symbol
-from .trainer import Session, Trainer, auto_steps, check_finite, check_labels
+from .trainer import (Session, Trainer, auto_steps, check_finite, check_labels,
+                      check_steps)
 
 __all__ = ["FeedForward", "save_checkpoint", "load_checkpoint", "load_params", "BatchEndParam"]
 
@@ -156,7 +157,8 @@ class FeedForward:
         self.allow_extra_params = allow_extra_params
         self.begin_epoch = begin_epoch
         # symnet: training steps per dispatch (lax.scan); None picks per graph and backend.
-        self.steps_per_execution = kwargs.pop("steps_per_execution", None)
+        self.steps_per_execution = check_steps(kwargs.pop("steps_per_execution", None),
+                                               "FeedForward")
         # symnet: opt-in mixed precision ('bfloat16' compute, float32 master weights).
         self.compute_dtype = kwargs.pop("compute_dtype", None)
         self.kwargs = dict(kwargs)

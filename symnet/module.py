@@ -16,7 +16,8 @@ from .context import Context, cpu
 from .model import _call, check_params, load_checkpoint, save_checkpoint
 from .ndarray import NDArray
 from .symbol.symbol import Symbol
-from .trainer import Session, Trainer, auto_steps, check_finite, check_labels
+from .trainer import (Session, Trainer, auto_steps, check_finite, check_labels,
+                      check_steps)
 
 __all__ = ["Module", "BaseModule"]
 
@@ -44,7 +45,7 @@ class Module:
         """MXNet's arguments, plus ``steps_per_execution`` (symnet): training steps per
         dispatch in ``fit`` (default: ``symnet.trainer.auto_steps``; 1 is the plain step)."""
         self._symbol = symbol
-        self.steps_per_execution = steps_per_execution
+        self.steps_per_execution = check_steps(steps_per_execution, "Module")
         self._data_names = list(data_names or [])
         self._label_names = list(label_names or [])
         args = symbol.list_arguments()

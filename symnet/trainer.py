@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import GraphError, ShapeError, SymnetError, shape_str
+from .base import GraphError, ParamError, ShapeError, SymnetError, shape_str
 from .compiler import Graph, compile_symbol
 from .ndarray import NDArray
 from .symbol.symbol import Symbol
@@ -93,9 +93,7 @@ class Trainer:
         self.scan_graph: Graph = compile_symbol(symbol, scan=True)
         #: Whether the plain lowering runs well inside a loop: XLA:CPU runs convolutions in a
         #: while body 6-15x slower (docs: the CPU convolution notes), so not for those.
-        self.loops_well = jax.default_backend() != "cpu" or not any(
-            n.op is not None and n.op.name in ("Convolution", "Deconvolution")
-            for n in symbol._topo())
+        self.loops_well = jax.default_backend() != "cpu" or not _conv_nodes(symbol)
         args = self.graph.arg_names
         self.data_names = [n for n in data_names]
         self.label_names = [n for n in label_names if n in args]
@@ -470,20 +468,24 @@ class Session:
         # prepares an epoch): the batch plan, a fresh key, the cursor and the batch count.
         (idx, pad_arr), self._key, self.state.cursor, count_dev = jax.device_put(
             (plan, _random.next_key_bits(), np.int32(0), np.int32(count)), self.device)
-        if self.steps <= 1:
-            step = self.trainer.train_step_resident(self.optimizer,
-                                                    metric if device_metric else None)
-            for b in range(count):
+        dev_metric = metric if device_metric else None
+
+        def plain_steps(n: int) -> None:
+            """Batches 0..n-1 of the plan, one plain step per dispatch."""
+            step = self.trainer.train_step_resident(self.optimizer, dev_metric)
+            for b in range(n):
                 if device_metric:
                     self.state.metric = self._metric_state(metric)
                 self.state = step(self.state, arrays, idx, pad_arr, self._key)
                 if device_metric:
                     self._stash(metric, self.state.metric)
                 on_batch(nbatch0 + b, int(pads[b]))
+
+        if self.steps <= 1:
+            plain_steps(count)
             return count
         k = self.steps
         snapshots = device_metric and want_metric
-        dev_metric = metric if device_metric else None
         multi = self.trainer.train_steps_scan(self.optimizer, dev_metric, k, snapshots)
         start = 0
         if multi not in self._warm and self.trainer.scan_graph is not self.trainer.graph:
@@ -493,13 +495,7 @@ class Session:
             # thread alongside the plain step slowed both on two cores, and tracing off the
             # calling thread would miss the caller's JAX config contexts.)
             self._warm.add(multi)
-            if device_metric:
-                self.state.metric = self._metric_state(metric)
-            one = self.trainer.train_step_resident(self.optimizer, dev_metric)
-            self.state = one(self.state, arrays, idx, pad_arr, self._key)
-            if device_metric:
-                self._stash(metric, self.state.metric)
-            on_batch(nbatch0, int(pads[0]))
+            plain_steps(1)
             start = 1
         for b0 in range(start, count, k):
             if device_metric:
@@ -701,6 +697,22 @@ def _was_read(metric: Any, view: Any) -> bool:
     return pending is not view
 
 
+def check_steps(value: Any, where: str) -> Optional[int]:
+    """Validate a ``steps_per_execution`` argument (None: choose per graph)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParamError(f"{where}: steps_per_execution must be a positive integer (training "
+                         f"steps per dispatch) or None to choose per graph; received {value!r}")
+    return int(value)
+
+
+def _conv_nodes(symbol: Symbol) -> list:
+    """The graph's Convolution and Deconvolution nodes."""
+    return [n for n in symbol._topo()
+            if n.op is not None and n.op.name in ("Convolution", "Deconvolution")]
+
+
 #: Largest im2col patch matrix (values per sample) of a convolution for which the scanned
 #: im2col step is the CPU default. Scanned vs plain NHWC step, 2-core AVX2 CPU
 #: (``benchmarks/run_extras.py steps``): torch_cnn (20k) 1.66x, LeNet (32k) 1.36x,
@@ -720,8 +732,7 @@ def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]
     step (about 1e-3 relative on LeNet's conv1 bias after 10 momentum steps);
     ``steps_per_execution=1`` gives the plain step, which reproduces MXNet to about 1e-5.
     """
-    convs = [n for n in symbol._topo() if n.op is not None
-             and n.op.name in ("Convolution", "Deconvolution")]
+    convs = _conv_nodes(symbol)
     if not convs:
         return 10
     backend = backend or jax.default_backend()

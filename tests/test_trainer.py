@@ -255,3 +255,12 @@ def test_inference_in_one_dispatch_equals_batch_by_batch():
     assert len(seen) == 5 and seen[-1] == pytest.approx(loud, rel=1e-6)
     probs = batched[np.arange(47), y.astype(int)]
     np.testing.assert_allclose(quiet, -np.log(probs).mean(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "10", True])
+def test_steps_per_execution_must_be_a_positive_integer(bad):
+    with pytest.raises(mx.base.ParamError, match=r"FeedForward: steps_per_execution .*"
+                                                 + repr(bad).replace(".", r"\.")):
+        mx.model.FeedForward(_mlp(), num_epoch=1, steps_per_execution=bad)
+    with pytest.raises(mx.base.ParamError, match="Module: steps_per_execution"):
+        mx.mod.Module(_mlp(), steps_per_execution=bad)
