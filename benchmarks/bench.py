@@ -34,6 +34,7 @@ PYTHON = {
     "symnet": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-spe1": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-noopt": os.environ.get("SYMNET_PY", sys.executable),
+    "symnet-nomicro": os.environ.get("SYMNET_PY", sys.executable),
     "jax": os.environ.get("SYMNET_PY", sys.executable),
     "jax-tuned": os.environ.get("SYMNET_PY", sys.executable),
     "jax-shuffle": os.environ.get("SYMNET_PY", sys.executable),
@@ -43,23 +44,25 @@ PYTHON = {
     "keras": os.environ.get("KERAS_PY", "/work/kerasvenv/bin/python"),
 }
 SCRIPT = {"symnet": "run_symnet.py", "symnet-spe1": "run_symnet.py",
-          "symnet-noopt": "run_symnet.py", "jax": "run_jax.py", "jax-tuned": "run_jax.py",
+          "symnet-noopt": "run_symnet.py", "symnet-nomicro": "run_symnet.py", "jax": "run_jax.py", "jax-tuned": "run_jax.py",
           "jax-shuffle": "run_jax.py",
           "torch": "run_torch.py", "torch-1t": "run_torch.py",
           "mxnet": "run_mxnet.py", "keras": "run_keras.py"}
-VARIANT = {"jax-tuned": "tuned", "jax-shuffle": "shuffle", "symnet-spe1": "spe1"}
+VARIANT = {"jax-tuned": "tuned", "jax-shuffle": "shuffle", "symnet-spe1": "spe1",
+           "symnet-nomicro": "nomicro"}
 # The persistent compilation cache is off for every JAX-based process, so "first step" always
 # includes a full compile (the cache's effect is measured separately, see RESULTS.md).
 _NOCACHE = {"SYMNET_COMPILATION_CACHE": "0"}
-ENV = {"symnet": _NOCACHE, "symnet-spe1": _NOCACHE,
+ENV = {"symnet": _NOCACHE, "symnet-spe1": _NOCACHE, "symnet-nomicro": _NOCACHE,
        "symnet-noopt": dict(_NOCACHE, SYMNET_OPTIMIZE="none"),
        "jax": _NOCACHE, "jax-tuned": _NOCACHE, "jax-shuffle": _NOCACHE,
        "torch-1t": {"BENCH_TORCH_THREADS": "1"}, "mxnet": {"MXNET_SUBGRAPH_BACKEND": "NONE"},
        "keras": {"KERAS_BACKEND": "jax"}}
-ALL = ["symnet", "symnet-spe1", "symnet-noopt", "jax", "jax-shuffle", "jax-tuned", "torch",
+ALL = ["symnet", "symnet-spe1", "symnet-nomicro", "symnet-noopt", "jax", "jax-shuffle", "jax-tuned", "torch",
        "torch-1t", "mxnet", "keras"]
 #: Systems run per model (symnet-spe1, one plain step per dispatch as MXNet's numbers need,
-#: only differs from the default on LeNet, whose default is the scanned im2col step; jax-tuned
+#: and symnet-nomicro, the scanned im2col step without micro-batches, only differ from the
+#: default on LeNet, whose default is the scanned im2col step in 2 micro-batches; jax-tuned
 #: differs from jax on LeNet only; jax-shuffle, the loop reshuffling every epoch as symnet's,
 #: MXNet's and Keras's iterators do, matters on the MLP only, where a step is 0.25 ms).
 MODEL_SYSTEMS = {

@@ -73,6 +73,9 @@ def main() -> None:
     extra = {}
     if args.variant.startswith("spe"):
         extra["steps_per_execution"] = int(args.variant[3:])
+    if args.variant == "nomicro":  # the scanned im2col step without micro-batches
+        import symnet.trainer
+        symnet.trainer.IM2COL_MICRO_BYTES = 1 << 62
     if args.variant == "bf16":
         extra["compute_dtype"] = "bfloat16"
     if params:

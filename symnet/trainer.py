@@ -10,8 +10,9 @@ its first axis, so the same code runs data-parallel under a ``jax.sharding.Mesh`
 """
 from __future__ import annotations
 
-import logging
 import dataclasses
+import functools
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -150,7 +151,7 @@ class Trainer:
         graph = graph or self.graph
         rng = jax.random.fold_in(key, nbatch) if graph.needs_rng else None
 
-        def forward(p):
+        def forward(p, inputs):
             feed = {**p, **state.fixed, **inputs}
             if self.compute_dtype is None:
                 return graph.apply(feed, state.aux, rng, True)
@@ -163,9 +164,24 @@ class Trainer:
             new_aux = {n: v.astype(state.aux[n].dtype) for n, v in new_aux.items()}
             return outs, new_aux
 
-        outs, vjp, new_aux = jax.vjp(forward, state.params, has_aux=True)
-        # MXNet compat: backward() without out_grads uses ones; loss heads ignore them.
-        (grads,) = vjp(tuple(jnp.ones_like(o) for o in outs))
+        def forward_backward(part):
+            outs, vjp, new_aux = jax.vjp(lambda p: forward(p, part), state.params, has_aux=True)
+            # MXNet compat: backward() without out_grads uses ones; loss heads ignore them.
+            (grads,) = vjp(tuple(jnp.ones_like(o) for o in outs))
+            return outs, grads, new_aux
+
+        m = 1
+        if graph is self.scan_graph and graph.mode == "nhwc+im2col":
+            m = micro_batches(self.symbol, {n: v.shape for n, v in inputs.items()})
+        if m == 1:
+            outs, grads, new_aux = forward_backward(inputs)
+        else:  # rows are independent and there is no aux state (see micro_batches)
+            rows = next(iter(inputs.values())).shape[0] // m
+            parts = [forward_backward({n: v[i * rows:(i + 1) * rows] for n, v in inputs.items()})
+                     for i in range(m)]
+            outs = tuple(jnp.concatenate(o, axis=0) for o in zip(*(q[0] for q in parts)))
+            grads = jax.tree.map(lambda *g: functools.reduce(jnp.add, g), *(q[1] for q in parts))
+            new_aux = state.aux
         params, opt = optimizer.step(state.params, grads, state.opt)
         params = self.pin(params)
         mstate = state.metric
@@ -719,6 +735,42 @@ def _conv_nodes(symbol: Symbol) -> list:
 #: torch_lenet5 (20k) 1.04x, puzzlelib_lenet5 (26k) 0.93x; ResNet-20 (113k) 0.83x.
 IM2COL_SCAN_MAX_PATCH = 65536
 
+#: Largest im2col patch matrix (bytes, one micro-batch) the scanned im2col step builds at once.
+#: Bigger batches are split into micro-batches whose gradients are added: the patches are
+#: written, read and scattered back several times per step, and smaller ones stay in cache.
+#: Scanned LeNet at batch 100 (12.8 MB of conv2 patches): 2 micro-batches 1.14-1.20x, 4
+#: 1.07-1.12x; puzzlelib_lenet5 (10.4 MB) 2: 1.11x; torch_lenet5 and torch_cnn (8 MB) 2:
+#: 1.00x, 4: 0.93x (2-core AVX2 CPU, ``benchmarks/run_extras.py micro``).
+IM2COL_MICRO_BYTES = 8 << 20
+
+#: Most micro-batches per step (each is a copy of the graph in the compiled step).
+MAX_MICRO_BATCHES = 8
+
+
+def _im2col_patches(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]]
+                    ) -> Optional[list]:
+    """Values per sample of each convolution's im2col patch matrix, or None where the graph
+    has no convolution, one that is not 2-D, or shapes that cannot be inferred."""
+    convs = _conv_nodes(symbol)
+    if not convs or input_shapes is None:
+        return None
+    if any(n.op.name != "Convolution" or len(n.params.kernel) != 2 for n in convs):
+        return None
+    from .passes import node_shapes
+    try:
+        shapes = node_shapes(symbol, dict(input_shapes))
+    except SymnetError:
+        return None
+    out = []
+    for n in convs:
+        src, idx = n.inputs[0]
+        dshape, oshape = shapes.get((id(src), idx)), shapes.get((id(n), 0))
+        if not dshape or not oshape:
+            return None
+        kh, kw = n.params.kernel
+        out.append(oshape[2] * oshape[3] * dshape[1] // max(1, n.params.num_group) * kh * kw)
+    return out
+
 
 def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]] = None,
                backend: Optional[str] = None) -> int:
@@ -732,31 +784,47 @@ def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]
     step (about 1e-3 relative on LeNet's conv1 bias after 10 momentum steps);
     ``steps_per_execution=1`` gives the plain step, which reproduces MXNet to about 1e-5.
     """
-    convs = _conv_nodes(symbol)
-    if not convs:
+    if not _conv_nodes(symbol):
         return 10
     backend = backend or jax.default_backend()
-    if backend != "cpu" or input_shapes is None:
+    if backend != "cpu":
         return 1
-    if any(n.op.name != "Convolution" or len(n.params.kernel) != 2 for n in convs):
-        return 1
-    if compile_symbol(symbol, scan=True).mode != "nhwc+im2col":
+    patches = _im2col_patches(symbol, input_shapes)
+    if not patches or compile_symbol(symbol, scan=True).mode != "nhwc+im2col":
         return 1  # passes off (SYMNET_OPTIMIZE=none): convolutions in a loop body are 6-15x slower
-    from .passes import node_shapes
-    try:
-        shapes = node_shapes(symbol, dict(input_shapes))
-    except SymnetError:
+    return 10 if max(patches) <= IM2COL_SCAN_MAX_PATCH else 1
+
+
+def micro_batches(symbol: Symbol, input_shapes: Dict[str, Tuple[int, ...]]) -> int:
+    """Micro-batches per step of the scanned im2col step (1: the batch in one piece).
+
+    The smallest divisor ``m`` of the batch (at most ``MAX_MICRO_BATCHES``) that keeps every
+    convolution's patch matrix of one micro-batch within ``IM2COL_MICRO_BYTES``. Only graphs
+    whose every operator computes batch rows independently (``Op.rows_independent``), with
+    no auxiliary state and no random numbers: there the micro-batches' gradients add up to the
+    batch's (up to rounding order) and the outputs are the same rows.
+    """
+    patches = _im2col_patches(symbol, input_shapes)
+    if not patches:
         return 1
-    for n in convs:
-        src, idx = n.inputs[0]
-        dshape, oshape = shapes.get((id(src), idx)), shapes.get((id(n), 0))
-        if not dshape or not oshape:
+    from .passes import node_shapes
+    shapes = node_shapes(symbol, dict(input_shapes))
+    for node in symbol._topo():
+        if node.op is None:
+            continue
+        ins = [shapes.get((id(src), idx)) for src, idx in node.inputs]
+        if (node.op.needs_rng or node.op.aux_states(node.params) or any(s is None for s in ins)
+                or not node.op.rows_independent(node.params, ins)):
             return 1
-        kh, kw = n.params.kernel
-        patch = oshape[2] * oshape[3] * dshape[1] // max(1, n.params.num_group) * kh * kw
-        if patch > IM2COL_SCAN_MAX_PATCH:
-            return 1
-    return 10
+    batches = {tuple(s)[0] if len(s) else None for s in input_shapes.values()}
+    if len(batches) != 1 or None in batches:
+        return 1
+    batch = batches.pop()
+    need = batch * max(patches) * 4  # float32
+    for m in range(1, MAX_MICRO_BATCHES + 1):
+        if batch % m == 0 and need <= m * IM2COL_MICRO_BYTES:
+            return m
+    return max(m for m in range(1, MAX_MICRO_BATCHES + 1) if batch % m == 0)
 
 
 def check_labels(symbol: Symbol, data: Any, input_shapes: Dict[str, Tuple[int, ...]]) -> None:

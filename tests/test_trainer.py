@@ -233,6 +233,78 @@ def test_conv_graph_warm_start_matches_plain_steps():
                                    rtol=1e-4, atol=1e-5, err_msg=name)
 
 
+def test_micro_batches_policy():
+    from symnet.trainer import IM2COL_MICRO_BYTES, micro_batches
+    import graphs
+    mnist = {"data": (100, 1, 28, 28), "softmax_label": (100,)}
+    # LeNet's conv2 patches: 100 x 8*8*20*5*5 floats = 12.8 MB -> two micro-batches of 6.4 MB
+    assert 100 * 8 * 8 * 500 * 4 > IM2COL_MICRO_BYTES >= 50 * 8 * 8 * 500 * 4
+    assert micro_batches(graphs.build("lenet"), mnist) == 2
+    assert micro_batches(graphs.build("lenet"), {"data": (50, 1, 28, 28),
+                                                 "softmax_label": (50,)}) == 1
+    assert micro_batches(graphs.build("lenet"), {"data": (1000, 1, 28, 28),
+                                                 "softmax_label": (1000,)}) == 8  # at most 8
+    assert micro_batches(graphs.build("lenet"), {"data": (101, 1, 28, 28),
+                                                 "softmax_label": (101,)}) == 1  # prime
+    assert micro_batches(_mlp(), {"data": (100, 6), "softmax_label": (100,)}) == 1  # no conv
+    assert micro_batches(graphs.build("torch_cnn"), mnist) == 1  # Dropout draws random numbers
+
+
+@pytest.mark.parametrize("change", ["batchnorm", "normalization", "flattened_label"])
+def test_micro_batches_refuse_graphs_that_mix_rows(change, monkeypatch):
+    import symnet.trainer as trainer
+    monkeypatch.setattr(trainer, "IM2COL_MICRO_BYTES", 64)
+    data = mx.sym.Variable("data")
+    net = mx.sym.Convolution(data, kernel=(3, 3), num_filter=4, name="conv")
+    if change == "batchnorm":  # batch statistics couple the rows
+        net = mx.sym.BatchNorm(net, name="bn")
+    if change == "flattened_label":  # 4-D softmax with (N, H, W) labels reads label rows 0..N-1
+        net = mx.sym.SoftmaxOutput(net, name="softmax")
+        shapes = {"data": (8, 1, 6, 6), "softmax_label": (8, 4, 4)}
+    else:
+        net = mx.sym.FullyConnected(mx.sym.flatten(net), num_hidden=3, name="fc")
+        norm = "batch" if change == "normalization" else "null"
+        net = mx.sym.SoftmaxOutput(net, normalization=norm, name="softmax")
+        shapes = {"data": (8, 1, 6, 6), "softmax_label": (8,)}
+    assert trainer.micro_batches(net, shapes) == 1
+    if change != "flattened_label":
+        plain = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.flatten(
+            mx.sym.Convolution(data, kernel=(3, 3), num_filter=4)), num_hidden=3))
+        assert trainer.micro_batches(plain, shapes) == 8  # the same graph without the change
+
+
+def test_micro_batched_scan_step_equals_the_whole_batch(monkeypatch):
+    """Splitting the scanned im2col step into micro-batches adds up to the same update."""
+    import jax
+    import symnet.trainer as trainer
+    if jax.default_backend() != "cpu":
+        pytest.skip("the scanned im2col step is the CPU default only")
+    rng = np.random.RandomState(3)
+    x = rng.rand(36, 1, 8, 8).astype(np.float32)
+    y = (x[:, 0, :4].mean(axis=(1, 2)) > 0.5).astype(np.float32)
+    shapes = {"data": (12, 1, 8, 8), "softmax_label": (12,)}
+    out, seen = {}, {}
+    for limit in (1 << 40, 12 * 6 * 6 * 9 * 4 // 3):  # whole batch, then 3 micro-batches
+        monkeypatch.setattr(trainer, "IM2COL_MICRO_BYTES", limit)
+        mx.random.seed(5)
+        model = mx.model.FeedForward(_small_convnet(), num_epoch=2, learning_rate=0.2,
+                                     momentum=0.9, steps_per_execution=3,
+                                     initializer=mx.init.Xavier())
+        seen[limit] = []
+        model.fit(mx.io.NDArrayIter(x, y, 12, shuffle=True), eval_metric=["acc", "ce"],
+                  batch_end_callback=lambda p, s=seen[limit]: s.append(
+                      [v for _, v in p.eval_metric.get_name_value()]))
+        out[limit] = model
+        assert trainer.micro_batches(model._trainer.symbol, shapes) == (
+            1 if limit > 1 << 30 else 3)
+        assert model._trainer.compile_count == 2  # warm-start step + the scan, once each
+    whole, split = out.values()
+    np.testing.assert_allclose(*seen.values(), rtol=1e-5)
+    for name, value in whole.arg_params.items():
+        np.testing.assert_allclose(split.arg_params[name].asnumpy(), value.asnumpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def test_inference_in_one_dispatch_equals_batch_by_batch():
     """predict/score run every batch in one scan unless a callback reads the metric per batch."""
     x, y = _data(n=47)  # 5 batches, the last one padded

@@ -64,6 +64,13 @@ class SoftmaxOutput(Op):
                              f"or {tuple(data)} (soft labels) for data {tuple(data)}")
         return [data, label], [data], []
 
+    def rows_independent(self, p, in_shapes):
+        # 'batch'/'valid' normalise by whole-batch counts; a flattened N-D softmax with hard
+        # labels reads the first N label values, which belong to other rows.
+        data, label = in_shapes
+        return p.normalization == "null" and (
+            p.multi_output or p.preserve_shape or len(data) == 2 or tuple(label) == tuple(data))
+
     def _axis(self, p, ndim):
         return ndim - 1 if p.preserve_shape else 1
 

@@ -58,6 +58,9 @@ class FullyConnected(Op):
         y = jnp.matmul(x, weight.T)
         return y if bias is None else y + bias
 
+    def rows_independent(self, p, in_shapes):
+        return True
+
 
 @register("Convolution")
 class Convolution(Op):
@@ -121,6 +124,9 @@ class Convolution(Op):
         if bias is not None:
             y = y + bias.reshape((1, -1) + (1,) * len(kernel))
         return y
+
+    def rows_independent(self, p, in_shapes):
+        return True
 
 
 @register("Pooling")
@@ -237,6 +243,9 @@ class Pooling(Op):
             div = np.multiply.outer(div, c)
         return total / jnp.asarray(div, data.dtype)
 
+    def rows_independent(self, p, in_shapes):
+        return True
+
 
 _ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -258,6 +267,9 @@ class Activation(Op):
     def lower(self, p, ctx, data):
         return _ACTIVATIONS[p.act_type](data)
 
+    def rows_independent(self, p, in_shapes):
+        return True
+
 
 @register("Flatten", "flatten")
 class Flatten(Op):
@@ -273,6 +285,9 @@ class Flatten(Op):
 
     def lower(self, p, ctx, data):
         return data.reshape(data.shape[0], -1)
+
+    def rows_independent(self, p, in_shapes):
+        return True
 
 
 @register("Dropout")

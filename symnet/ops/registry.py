@@ -94,6 +94,12 @@ class Op:
         """Parameter inputs the training step resets to a constant after every update."""
         return {}
 
+    def rows_independent(self, p, in_shapes: List[Shape]) -> bool:
+        """Whether output row ``i`` (axis 0) depends on input row ``i`` only, for these input
+        shapes: then a batch may be split into micro-batches whose gradients add up to the whole
+        batch's. False unless an operator says so."""
+        return False
+
     def auto_input(self, p, arg: str) -> bool:
         """Whether a missing input ``arg`` is created as the variable ``<node>_<arg>``."""
         return True

@@ -59,6 +59,9 @@ class Concat(Op):
     def lower(self, p, ctx, *inputs):
         return jnp.concatenate(inputs, axis=p.dim % inputs[0].ndim)
 
+    def rows_independent(self, p, in_shapes):
+        return p.dim % len(in_shapes[0]) != 0
+
 
 # ---- Reshape ---------------------------------------------------------------------------------
 
