@@ -106,6 +106,7 @@ def main() -> None:
     model.fit(train, batch_end_callback=None if args.variant == "nocb" else on_batch)
     if args.variant == "nocb":
         first["t"] = float("nan")
+    steps = model._session.steps  # predict below replaces the session
     epoch_times = [h["time"] for h in model.history]
     acc = model.history[-1]["train"].get("accuracy")
 
@@ -134,7 +135,7 @@ def main() -> None:
     from symnet.config import compilation_cache_dir
     common.emit("symnet", args, epoch_times=epoch_times, first_step_s=first["t"] - t0,
                 predict_sps=pred_sps, train_acc=acc, profile=prof_top,
-                jax=jax.__version__, steps=model._session.steps,
+                jax=jax.__version__, steps=steps,
                 optimize=os.environ.get("SYMNET_OPTIMIZE", "default"),
                 cache=compilation_cache_dir())
 
