@@ -6,6 +6,7 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
     .venv/bin/python benchmarks/run_extras.py bf16   [--seeds 2]   # MLP f32 vs bf16 on MNIST
     .venv/bin/python benchmarks/run_extras.py compile               # Inception-v4 / -ResNet-v2
     .venv/bin/python benchmarks/run_extras.py steps  [--reps 2]    # plain vs scanned conv steps
+    .venv/bin/python benchmarks/run_extras.py micro  [--reps 4]    # micro-batches in the scan
 
 - ``cache``: per pair, a fresh empty ``SYMNET_CACHE_DIR``; ``symnet train lenet --epochs 1
   --limit 1000`` runs twice in fresh processes (cold cache, then warm); wall time of each.
@@ -20,6 +21,10 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
   SGD lr 0.1, Xavier init: ``FeedForward.fit`` train samples/s (epochs 2-3) with
   ``steps_per_execution=1`` (plain NHWC step) and ``10`` (scanned im2col step), alternating,
   next to each graph's largest im2col patch per sample and ``auto_steps``' choice.
+- ``micro``: the MNIST conv nets of ``graphs/`` (2,000 samples, batch 100, and LeNet also at
+  batch 200): the default scanned im2col step, whose batch ``micro_batches`` may split, vs the
+  same step on the whole batch (``IM2COL_MICRO_BYTES`` raised), alternating; ``FeedForward.fit``
+  train samples/s over epochs 2-3.
 """
 from __future__ import annotations
 
@@ -222,9 +227,52 @@ def steps(reps: int) -> None:
     print("EXTRAS_JSON " + json.dumps({"part": "steps", "rows": rows}))
 
 
+def micro(reps: int) -> None:
+    import logging
+
+    import numpy as np
+
+    import graphs
+    import symnet as mx
+    import symnet.trainer as trainer
+    from symnet.datasets.mnist import load_mnist
+    logging.disable(logging.INFO)
+    m = load_mnist()
+    n = 2000
+    x = m["train_images"][:n, None].astype(np.float32) / 255.0
+    y = m["train_labels"][:n].astype(np.float32)
+    default = trainer.IM2COL_MICRO_BYTES
+    rows = []
+    for net_name, batch in (("lenet", 100), ("lenet", 200), ("puzzlelib_lenet5", 100),
+                            ("torch_lenet5", 100), ("torch_cnn", 100)):
+        sym = graphs.build(net_name)
+        shapes = {"data": (batch,) + x.shape[1:], "softmax_label": (batch,)}
+        sps = {"split": [], "whole": []}
+        for rep in range(reps):
+            for mode in (("split", "whole") if rep % 2 == 0 else ("whole", "split")):
+                trainer.IM2COL_MICRO_BYTES = default if mode == "split" else 1 << 62
+                mx.random.seed(rep)
+                model = mx.model.FeedForward(sym, num_epoch=3, optimizer="sgd",
+                                             learning_rate=0.1, initializer=mx.init.Xavier())
+                model.fit(mx.io.NDArrayIter(x, y, batch, shuffle=True))
+                sps[mode].append(n * 2 / sum(h["time"] for h in model.history[1:]))
+        trainer.IM2COL_MICRO_BYTES = default
+        rows.append({"net": net_name, "batch": batch, "patch": _max_patch(sym, shapes),
+                     "micro": trainer.micro_batches(sym, shapes), **sps})
+    print("| graph | batch | largest im2col patch / sample | micro-batches | whole batch "
+          "samples/s | micro-batched samples/s | paired ratio |\n|---|---|---|---|---|---|---|")
+    for r in rows:
+        a, b = statistics.median(r["whole"]), statistics.median(r["split"])
+        span = lambda v: f"{min(v):,.0f}-{max(v):,.0f}"  # noqa: E731
+        ratio = statistics.median(p / q for p, q in zip(r["split"], r["whole"]))
+        print(f"| {r['net']} | {r['batch']} | {r['patch']:,} | {r['micro']} | {a:,.0f} "
+              f"({span(r['whole'])}) | {b:,.0f} ({span(r['split'])}) | {ratio:.2f} |")
+    print("EXTRAS_JSON " + json.dumps({"part": "micro", "rows": rows}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["cache", "bf16", "compile", "steps"])
+    ap.add_argument("part", choices=["cache", "bf16", "compile", "steps", "micro"])
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=2)
@@ -236,6 +284,8 @@ def main() -> None:
         bf16(args.seeds)
     elif args.part == "steps":
         steps(args.reps)
+    elif args.part == "micro":
+        micro(args.reps)
     else:
         if os.environ.get("SYMNET_COMPILATION_CACHE") != "0":
             raise SystemExit("run with SYMNET_COMPILATION_CACHE=0 (time a real XLA compile)")

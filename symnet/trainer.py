@@ -736,11 +736,11 @@ def _conv_nodes(symbol: Symbol) -> list:
 IM2COL_SCAN_MAX_PATCH = 65536
 
 #: Largest im2col patch matrix (bytes, one micro-batch) the scanned im2col step builds at once.
-#: Bigger batches are split into micro-batches whose gradients are added: the patches are
-#: written, read and scattered back several times per step, and smaller ones stay in cache.
-#: Scanned LeNet at batch 100 (12.8 MB of conv2 patches): 2 micro-batches 1.14-1.20x, 4
-#: 1.07-1.12x; puzzlelib_lenet5 (10.4 MB) 2: 1.11x; torch_lenet5 and torch_cnn (8 MB) 2:
-#: 1.00x, 4: 0.93x (2-core AVX2 CPU, ``benchmarks/run_extras.py micro``).
+#: Bigger batches are split into micro-batches whose gradients are added; the micro-batches'
+#: smaller patch matrices are written, read and scattered back in cache. On the 2-core AVX2 CPU:
+#: LeNet at batch 100 (12.8 MB of conv2 patches, 2 micro-batches) 1.14-1.20x in an isolated
+#: scanned step, 1.04-1.09x in ``FeedForward.fit``; puzzlelib_lenet5 (10.2 MB) 1.11x in ``fit``;
+#: 8 MB nets split in 2 measured 1.00x, in 4 0.93x (``benchmarks/run_extras.py micro``).
 IM2COL_MICRO_BYTES = 8 << 20
 
 #: Most micro-batches per step (each is a copy of the graph in the compiled step).
