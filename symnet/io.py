@@ -404,14 +404,24 @@ class NDArrayIter(DataIter):
         """
         rows: List[np.ndarray] = []
         pads: List[int] = []
+        bs, n = self.batch_size, self.num_data
         while True:
+            start = self.cursor + bs
+            whole = (n - start) // bs if start >= 0 else 0
+            if whole > 0:
+                # Batches lying wholly inside the data, at once: what ``_next_indices`` returns
+                # for each of them (no pad, no carry-over), without a Python loop per batch.
+                rows.append(self._order[start:start + whole * bs].reshape(whole, bs))
+                pads.extend([0] * whole)
+                self.cursor = start + (whole - 1) * bs
             try:
                 idx, pad = self._next_indices()
             except StopIteration:
                 break
-            rows.append(idx)
+            rows.append(idx.reshape(1, bs))
             pads.append(pad)
-        indices = np.asarray(rows, dtype=np.int32).reshape(len(rows), self.batch_size)
+        indices = (np.concatenate(rows).astype(np.int32, copy=False) if rows
+                   else np.zeros((0, bs), np.int32))
         return indices, np.asarray(pads, dtype=np.int32)
 
 
