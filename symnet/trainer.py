@@ -108,6 +108,8 @@ class Trainer:
         self.trainable = [n for n in self.param_names if n not in fixed]
         self.fixed = [n for n in self.param_names if n in fixed]
         self._cache: Dict[Any, Callable] = {}
+        #: Set by a data-parallel Session: batches gathered on the device are split along it.
+        self.batch_sharding: Any = None
         self.compile_count = 0
         self.pinned: Dict[str, float] = {}
         for node in symbol._topo():
@@ -171,7 +173,8 @@ class Trainer:
             return outs, grads, new_aux
 
         m = 1
-        if graph is self.scan_graph and graph.mode == "nhwc+im2col":
+        if (graph is self.scan_graph and graph.mode == "nhwc+im2col"
+                and self.batch_sharding is None):
             m = micro_batches(self.symbol, {n: v.shape for n, v in inputs.items()})
         if m == 1:
             outs, grads, new_aux = forward_backward(inputs)
@@ -194,13 +197,20 @@ class Trainer:
                                   bad_batch=bad)
         return new, (outs if not use_metric and metric is not None else ())
 
+    def _split_rows(self, tree: Any) -> Any:
+        """Lay a gathered batch out along the data-parallel mesh, if any (traced)."""
+        if self.batch_sharding is None:
+            return tree
+        return jax.lax.with_sharding_constraint(tree, self.batch_sharding)
+
     def _resident_step(self, optimizer, metric, state: TrainState, arrays: Arrays, indices,
                        pads, key, count=None, graph: Optional[Graph] = None) -> TrainState:
         """One step on plan row ``state.cursor`` (a no-op past ``count``); advances the cursor."""
         b = state.cursor
         idx = indices[b]
-        inputs = {n: jnp.take(a, idx, axis=0) for n, a in arrays.items()}
-        mask = (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b]).astype(jnp.float32)
+        inputs = self._split_rows({n: jnp.take(a, idx, axis=0) for n, a in arrays.items()})
+        mask = self._split_rows(
+            (jnp.arange(idx.shape[0]) < idx.shape[0] - pads[b]).astype(jnp.float32))
 
         def run(st):
             new, _ = self._train_core(optimizer, metric, metric is not None, st, inputs, mask,
@@ -298,7 +308,7 @@ class Trainer:
         any) excludes padded rows."""
         idx = indices[b]
         feed = {**params, **fixed}
-        feed.update({n: jnp.take(a, idx, axis=0) for n, a in arrays.items()})
+        feed.update(self._split_rows({n: jnp.take(a, idx, axis=0) for n, a in arrays.items()}))
         for name in self.label_names:
             feed.setdefault(name, jnp.zeros((), jnp.float32))
         outs, _ = self.graph.apply(feed, aux, None, False)
@@ -372,6 +382,8 @@ class Session:
         # (uncommitted) inputs after the first step would compile the step again.
         self.device = getattr(self.placement, "device", None) or jax.local_devices()[0]
         self.state = self.placement.state(self.state)
+        if self.placement.mesh is not None:
+            trainer.batch_sharding = self.placement.rows
         self._stashed: Any = None
         self.steps = 1
         self._warm: set = set()  # multi-step programs dispatched (compiled) already
@@ -448,7 +460,11 @@ class Session:
         if not (hasattr(data, "epoch_indices") and hasattr(data, "data_arrays")):
             return None
         if self.placement.mesh is not None:
-            return None  # data-parallel: batches are split per step, not gathered on one device
+            if self.placement.multiprocess:
+                return None  # each process holds its own part: batches are fed per step
+            # Replicated on every device; each step gathers its batch and splits it along the
+            # mesh. The same check as the per-batch path: the batch must split evenly.
+            self.placement.batch(np.zeros((self.batch_size,), np.float32))
         arrays = dict(data.data_arrays)
         arrays.update(dict(getattr(data, "label_arrays", None) or []))
         names = self.trainer.data_names + (self.trainer.label_names if labels else [])
@@ -459,7 +475,7 @@ class Session:
             a = arrays[n]
             if np.dtype(a.dtype) == np.float64:
                 a = np.asarray(a, np.float32)
-            out[n] = jax.device_put(a, self.device)
+            out[n] = self.placement.replicate(a)
             if tuple(out[n].shape[1:]) != tuple(self._shapes.get(n, ((0,) + out[n].shape[1:],
                                                                        None))[0][1:]):
                 return None
@@ -482,8 +498,8 @@ class Session:
         from . import random as _random
         # One transfer for everything the epoch needs (the device idles while the host
         # prepares an epoch): the batch plan, a fresh key, the cursor and the batch count.
-        (idx, pad_arr), self._key, self.state.cursor, count_dev = jax.device_put(
-            (plan, _random.next_key_bits(), np.int32(0), np.int32(count)), self.device)
+        (idx, pad_arr), self._key, self.state.cursor, count_dev = self.placement.replicate(
+            (plan, _random.next_key_bits(), np.int32(0), np.int32(count)))
         dev_metric = metric if device_metric else None
 
         def plain_steps(n: int) -> None:
@@ -540,7 +556,7 @@ class Session:
                 with jax.transfer_guard("allow"):
                     final = jax.tree_util.tree_map(
                         lambda x, y: x - y, rows.row(last - b0 - 1), rows.row(base))
-                    self._stash(metric, jax.device_put(final, self.device))
+                    self._stash(metric, self.placement.replicate(final))
         return count
 
     def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1,
@@ -560,7 +576,7 @@ class Session:
         plan_pads = np.zeros((rows,), np.int32)
         plan_pads[:len(pads)] = pads
         if place:
-            return len(indices), np.asarray(pads), jax.device_put((plan, plan_pads), self.device)
+            return len(indices), np.asarray(pads), self.placement.replicate((plan, plan_pads))
         return len(indices), np.asarray(pads), (plan, plan_pads)
 
     def infer_resident(self, data: Any, arrays: Arrays, metric: Any = None,

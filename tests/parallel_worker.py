@@ -15,6 +15,7 @@ Modes:
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 MODE = sys.argv[1]
@@ -56,6 +57,21 @@ def as_numpy(params) -> dict:
 
 
 # ---- dp ---------------------------------------------------------------------------------------
+def splits_batch(session, x, y) -> bool:
+    """Whether the compiled training program splits each gathered batch over the mesh: then
+    every device holds 4 of the batch's 16 rows and the gradients are all-reduced."""
+    import symnet as mx
+    it = mx.io.NDArrayIter(x, y, batch_size=16, shuffle=False)
+    arrays = session.resident_arrays(it)
+    _, _, (idx, pads) = session._plan(it, arrays, None, multiple=session.steps)
+    (key, fn), = [(k, f) for k, f in session.trainer._cache.items() if k[0] == "scan"]
+    count = session.placement.replicate(np.int32(1))
+    text = fn.lower(session.state, arrays, idx, pads, count, session._key).compile().as_text()
+    # the row gathers of the (per-device) program: e.g. "f32[4,1,20]{2,1,0} gather("
+    rows = [int(m) for m in re.findall(r"= [a-z0-9]+\[(\d+)[,\]][^=]*? gather\(", text)]
+    return "all-reduce" in text and bool(rows) and set(rows) == {4}
+
+
 def run_dp(out: str) -> None:
     import jax
     import symnet as mx
@@ -94,8 +110,14 @@ def run_dp(out: str) -> None:
     model = feedforward(four, "ff4")
     placement = model._session.placement
     results["ff4/num_devices"] = np.int64(placement.num_devices)
+    # the whole data set stays on the devices; each step gathers its batch and splits it
+    results["ff4/resident"] = np.int64(any(k[0] in ("scan", "resident")
+                                           for k in model._session.trainer._cache))
+    results["ff4/split_batch"] = np.int64(splits_batch(model._session, x, y))
     module(one, "mod1")
-    module(four, "mod4")
+    mod = module(four, "mod4")
+    results["mod4/resident"] = np.int64(any(k[0] in ("scan", "resident")
+                                            for k in mod._session.trainer._cache))
     os.environ["SYMNET_SHARD_PARAMS"] = "256"  # bytes: shards fc1_weight (16x20 f32)
     model = feedforward(four, "shard4")
     w = model._session.state.params["fc1_weight"]

@@ -74,6 +74,8 @@ def dp(tmp_path_factory):
 def test_data_parallel_feedforward_equals_single_device(dp):
     res, _ = dp
     assert int(res["ff4/num_devices"]) == 4
+    assert int(res["ff4/resident"]) == 1  # batches gathered on the devices, split by the mesh
+    assert int(res["ff4/split_batch"]) == 1
     _close(res, res, "ff4/", "ff1/")
     assert float(res["ff4/acc"]) == pytest.approx(float(res["ff1/acc"]), abs=1e-9)
     # the run really trained: the biases (initialised to zero) moved
@@ -82,6 +84,7 @@ def test_data_parallel_feedforward_equals_single_device(dp):
 
 def test_data_parallel_module_equals_single_device(dp):
     res, _ = dp
+    assert int(res["mod4/resident"]) == 1
     _close(res, res, "mod4/", "mod1/")
 
 
