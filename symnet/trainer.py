@@ -78,6 +78,17 @@ class TrainState:
     cursor: Any = field(default_factory=lambda: np.int32(0))
 
 
+def _all_finite(outs) -> jax.Array:
+    """Whether every output value is finite (traced).
+
+    ``sum(o * 0)`` is 0 unless some value is NaN or infinite (then NaN), and it compiles faster
+    than a boolean ``all`` reduction (MLP step: about 25 ms of ~270 ms). (A ``max`` reduction
+    would be cheaper still, but XLA:CPU's does not always propagate NaN.)
+    """
+    total = sum(jnp.sum(o * 0, dtype=jnp.float32) for o in outs)
+    return jnp.isfinite(total)
+
+
 class Trainer:
     """Compiled steps for one symbol with given data/label names."""
 
@@ -191,7 +202,7 @@ class Trainer:
         if use_metric:
             mstate = metric.device_update(mstate, [inputs[n] for n in self.label_names],
                                           list(outs), mask)
-        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(o)) for o in outs]))
+        finite = _all_finite(outs)
         bad = jnp.where((state.bad_batch < 0) & ~finite, nbatch, state.bad_batch)
         new = dataclasses.replace(state, params=params, aux=new_aux, opt=opt, metric=mstate,
                                   bad_batch=bad)

@@ -233,6 +233,35 @@ def test_conv_graph_warm_start_matches_plain_steps():
                                    rtol=1e-4, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_sees_every_nonfinite_value(bad):
+    import jax
+    from symnet.trainer import _all_finite
+    check = jax.jit(lambda outs: _all_finite(outs))
+    rng = np.random.RandomState(0)
+    big = ((rng.rand(64, 3, 25) - 0.5) * 6e38).astype(np.float32)  # sums would overflow
+    small = rng.rand(100, 10).astype(np.float32)
+    assert bool(check((big, small)))
+    for pos in (0, 1, 2399, 4799):
+        b = big.copy()
+        b.flat[pos] = bad
+        assert not bool(check((b, small))), pos
+    s = small.copy()
+    s[99, 9] = bad
+    assert not bool(check((big, s)))
+
+
+@pytest.mark.parametrize("steps", [1, 4])
+def test_nonfinite_error_names_the_first_bad_batch(steps):
+    from symnet.trainer import NonFiniteError
+    x, y = _data(n=60)
+    x[25] = np.nan  # batch 2 of 10-row batches (no shuffle)
+    model = mx.model.FeedForward(_mlp(), num_epoch=1, learning_rate=0.1,
+                                 steps_per_execution=steps, initializer=mx.init.Xavier())
+    with pytest.raises(NonFiniteError, match="epoch 0, batch 2;"):
+        model.fit(mx.io.NDArrayIter(x, y, 10))
+
+
 def test_micro_batches_policy():
     from symnet.trainer import IM2COL_MICRO_BYTES, micro_batches
     import graphs
