@@ -766,27 +766,33 @@ IM2COL_SCAN_MAX_PATCH = 65536
 #: Bigger batches are split into micro-batches whose gradients are added; the micro-batches'
 #: smaller patch matrices are written, read and scattered back in cache. On the 2-core AVX2 CPU:
 #: LeNet at batch 100 (12.8 MB of conv2 patches, 2 micro-batches) 1.14-1.20x in an isolated
-#: scanned step, 1.04-1.09x in ``FeedForward.fit``; puzzlelib_lenet5 (10.2 MB) 1.11x in ``fit``;
-#: 8 MB nets split in 2 measured 1.00x, in 4 0.93x (``benchmarks/run_extras.py micro``).
+#: scanned step, 1.14x (1.04-1.30) in ``FeedForward.fit`` (benchmarks/RESULTS.md);
+#: puzzlelib_lenet5 (10.2 MB) 1.11x; 8 MB nets split in 2 measured 1.00x, in 4 0.93x.
 IM2COL_MICRO_BYTES = 8 << 20
 
 #: Most micro-batches per step (each is a copy of the graph in the compiled step).
 MAX_MICRO_BATCHES = 8
 
 
-def _im2col_patches(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]]
-                    ) -> Optional[list]:
-    """Values per sample of each convolution's im2col patch matrix, or None where the graph
-    has no convolution, one that is not 2-D, or shapes that cannot be inferred."""
-    convs = _conv_nodes(symbol)
-    if not convs or input_shapes is None:
-        return None
-    if any(n.op.name != "Convolution" or len(n.params.kernel) != 2 for n in convs):
+def _shapes_or_none(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]]):
+    """Every node output shape (``passes.node_shapes``), or None if they cannot be inferred."""
+    if input_shapes is None:
         return None
     from .passes import node_shapes
     try:
-        shapes = node_shapes(symbol, dict(input_shapes))
+        return node_shapes(symbol, dict(input_shapes))
     except SymnetError:
+        return None
+
+
+def _im2col_patches(symbol: Symbol, shapes: Optional[Dict[Tuple[int, int], Any]]
+                    ) -> Optional[list]:
+    """Values per sample of each convolution's im2col patch matrix, or None where the graph
+    has no convolution, one that is not 2-D, or ``shapes`` (``_shapes_or_none``) is None."""
+    convs = _conv_nodes(symbol)
+    if not convs or shapes is None:
+        return None
+    if any(n.op.name != "Convolution" or len(n.params.kernel) != 2 for n in convs):
         return None
     out = []
     for n in convs:
@@ -816,7 +822,7 @@ def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]
     backend = backend or jax.default_backend()
     if backend != "cpu":
         return 1
-    patches = _im2col_patches(symbol, input_shapes)
+    patches = _im2col_patches(symbol, _shapes_or_none(symbol, input_shapes))
     if not patches or compile_symbol(symbol, scan=True).mode != "nhwc+im2col":
         return 1  # passes off (SYMNET_OPTIMIZE=none): convolutions in a loop body are 6-15x slower
     return 10 if max(patches) <= IM2COL_SCAN_MAX_PATCH else 1
@@ -831,11 +837,10 @@ def micro_batches(symbol: Symbol, input_shapes: Dict[str, Tuple[int, ...]]) -> i
     no auxiliary state and no random numbers: there the micro-batches' gradients add up to the
     batch's (up to rounding order) and the outputs are the same rows.
     """
-    patches = _im2col_patches(symbol, input_shapes)
+    shapes = _shapes_or_none(symbol, input_shapes)
+    patches = _im2col_patches(symbol, shapes)
     if not patches:
         return 1
-    from .passes import node_shapes
-    shapes = node_shapes(symbol, dict(input_shapes))
     for node in symbol._topo():
         if node.op is None:
             continue
