@@ -88,11 +88,22 @@ def run_dp(out: str) -> None:
                                      momentum=0.9, wd=1e-4,
                                      arg_params={k: mx.nd.array(v)
                                                  for k, v in init_params(20).items()})
-        model.fit(it, eval_metric="acc")
+        model.fit(it, eval_data=mx.io.NDArrayIter(x[:40], y[:40], batch_size=16),
+                  eval_metric="acc")
         for k, v in as_numpy(model.arg_params).items():
             results[f"{tag}/{k}"] = v
         results[f"{tag}/acc"] = np.float64(model.history[-1]["train"]["accuracy"])
-        return model
+        results[f"{tag}/eval_acc"] = np.float64(model.history[-1]["eval"]["accuracy"])
+        session = model._session  # the training session (predict makes its own)
+        if tag == "ff4":
+            # the whole data set stays on the devices; each step gathers its batch and splits it
+            results["ff4/num_devices"] = np.int64(session.placement.num_devices)
+            results["ff4/resident"] = np.int64(any(k[0] in ("scan", "resident")
+                                                   for k in session.trainer._cache))
+            results["ff4/split_batch"] = np.int64(splits_batch(session, x, y))
+        # 90 rows: the last batch of 16 is padded
+        results[f"{tag}/predict"] = model.predict(mx.io.NDArrayIter(x[:90], batch_size=16))
+        return session
 
     def module(ctx, tag):
         it = mx.io.NDArrayIter(x, y, batch_size=16, shuffle=False)
@@ -107,22 +118,16 @@ def run_dp(out: str) -> None:
 
     one, four = [mx.cpu(0)], [mx.cpu(i) for i in range(4)]
     feedforward(one, "ff1")
-    model = feedforward(four, "ff4")
-    placement = model._session.placement
-    results["ff4/num_devices"] = np.int64(placement.num_devices)
-    # the whole data set stays on the devices; each step gathers its batch and splits it
-    results["ff4/resident"] = np.int64(any(k[0] in ("scan", "resident")
-                                           for k in model._session.trainer._cache))
-    results["ff4/split_batch"] = np.int64(splits_batch(model._session, x, y))
+    feedforward(four, "ff4")
     module(one, "mod1")
     mod = module(four, "mod4")
     results["mod4/resident"] = np.int64(any(k[0] in ("scan", "resident")
                                             for k in mod._session.trainer._cache))
     os.environ["SYMNET_SHARD_PARAMS"] = "256"  # bytes: shards fc1_weight (16x20 f32)
-    model = feedforward(four, "shard4")
-    w = model._session.state.params["fc1_weight"]
+    session = feedforward(four, "shard4")
+    w = session.state.params["fc1_weight"]
     results["shard4/fc1_sharded"] = np.int64(not w.sharding.is_fully_replicated)
-    mom = [leaf for leaf in jax.tree_util.tree_leaves(model._session.state.opt)
+    mom = [leaf for leaf in jax.tree_util.tree_leaves(session.state.opt)
            if getattr(leaf, "shape", ()) == w.shape]
     results["shard4/opt_sharded"] = np.int64(
         bool(mom) and all(not m.sharding.is_fully_replicated for m in mom))

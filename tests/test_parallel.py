@@ -78,6 +78,9 @@ def test_data_parallel_feedforward_equals_single_device(dp):
     assert int(res["ff4/split_batch"]) == 1
     _close(res, res, "ff4/", "ff1/")
     assert float(res["ff4/acc"]) == pytest.approx(float(res["ff1/acc"]), abs=1e-9)
+    assert float(res["ff4/eval_acc"]) == pytest.approx(float(res["ff1/eval_acc"]), abs=1e-9)
+    assert res["ff4/predict"].shape == (90, 10)
+    np.testing.assert_allclose(res["ff4/predict"], res["ff1/predict"], rtol=1e-5, atol=1e-6)
     # the run really trained: the biases (initialised to zero) moved
     assert np.abs(res["ff1/fc2_bias"]).max() > 1e-3
 
