@@ -101,6 +101,33 @@ def test_inner_loop_makes_no_implicit_host_transfers(steps):
     assert 0.0 <= metric.get()[1] <= 1.0
 
 
+def test_micro_batched_conv_loop_makes_no_implicit_host_transfers(monkeypatch):
+    """The same guard on the scanned im2col step split into micro-batches (CPU default)."""
+    import jax
+    import symnet.trainer as trainer
+    if jax.default_backend() != "cpu":
+        pytest.skip("the scanned im2col step is the CPU default only")
+    monkeypatch.setattr(trainer, "IM2COL_MICRO_BYTES", 12 * 6 * 6 * 9 * 4 // 2)
+    rng = np.random.RandomState(2)
+    x = rng.rand(36, 1, 8, 8).astype(np.float32)
+    y = (x[:, 0, :4].mean(axis=(1, 2)) > 0.5).astype(np.float32)
+    it = mx.io.NDArrayIter(x, y, 12, shuffle=True)
+    model = mx.model.FeedForward(_small_convnet(), num_epoch=1, learning_rate=0.1,
+                                 steps_per_execution=2, initializer=mx.init.Xavier())
+    model.fit(it)  # compiles the warm-start step and the scan
+    it.reset()
+    session = model._session
+    assert trainer.micro_batches(session.trainer.symbol,
+                                 {"data": (12, 1, 8, 8), "softmax_label": (12,)}) == 2
+    metric = mx.metric.create("acc")
+    arrays = session.resident_arrays(it)
+    with jax.transfer_guard("disallow"):
+        count = session.train_epoch_resident(it, arrays, metric, 0, lambda nb, pad: None,
+                                             want_metric=False)
+    assert count == 3
+    assert 0.0 <= metric.get()[1] <= 1.0
+
+
 def test_dropout_masks_change_between_epochs():
     x, y = _data()
     mx.random.seed(3)
