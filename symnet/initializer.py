@@ -608,7 +608,7 @@ def initialize_all(initializer: Any, targets: Sequence[Tuple[Any, Any]]) -> None
         specs.append((desc, _shape(arr), jnp.dtype(_dtype(arr)), not isinstance(desc, InitDesc)))
     # Drawn on the host (numpy), as MXNet does: no compilation at all, whatever the shapes.
     # The generators derive from symnet's global seed (mx.random.seed).
-    seed = np.asarray(jax.device_get(_key(None)), np.uint32).tolist()
-    rngs = np.random.default_rng(seed).spawn(len(specs))
+    from . import random as _random
+    rngs = np.random.default_rng(_random.next_key_bits().tolist()).spawn(len(specs))
     for (_, arr), (d, shape, dtype, legacy), rng in zip(targets, specs, rngs):
         _set(arr, initializer.generate(d, shape, dtype, rng, legacy=legacy))
