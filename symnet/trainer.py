@@ -313,7 +313,6 @@ class Trainer:
             fn = self._cache["predict"] = jax.jit(step)
         return fn
 
-
     def _gather_forward(self, metric, params, fixed, aux, mstate, arrays, indices, pads, b):
         """Inference on plan row ``b`` gathered from resident arrays (traced); the metric (if
         any) excludes padded rows."""
@@ -618,19 +617,18 @@ class Session:
                 return []
             flat = [o.reshape((-1,) + o.shape[2:]) for o in stacked]
             return flat if not pads.any() else [o[self._keep_rows(pads)] for o in flat]
-        else:
-            step = self.trainer.gather_step(metric)
-            outs = []
-            for b in range(count):
-                mstate = self._metric_state(metric) if metric is not None else None
-                mstate, o = step(self.state.params, self.state.fixed, self.state.aux, mstate,
-                                 arrays, idx, pad_arr, b)
-                if metric is not None:
-                    self._stash(metric, mstate)
-                if collect:
-                    outs.append(o)
-                if on_batch is not None:
-                    on_batch(b)
+        step = self.trainer.gather_step(metric)
+        outs = []
+        for b in range(count):
+            mstate = self._metric_state(metric) if metric is not None else None
+            mstate, o = step(self.state.params, self.state.fixed, self.state.aux, mstate,
+                             arrays, idx, pad_arr, b)
+            if metric is not None:
+                self._stash(metric, mstate)
+            if collect:
+                outs.append(o)
+            if on_batch is not None:
+                on_batch(b)
         if not outs:
             return []
         merged = [jnp.concatenate(col) for col in zip(*outs)]
