@@ -90,6 +90,12 @@ def test_inner_loop_makes_no_implicit_host_transfers(steps):
     model = mx.model.FeedForward(_mlp(dropout=True), num_epoch=1, learning_rate=0.1,
                                  steps_per_execution=steps, initializer=mx.init.Xavier())
     model.fit(it)  # compiles; the second fit reuses the compiled step
+    assert _guarded_epoch(model, it) == 6
+
+
+def _guarded_epoch(model, it) -> int:
+    """Train ``model`` one more epoch of ``it`` under ``transfer_guard('disallow')``."""
+    import jax
     it.reset()
     session = model._session
     metric = mx.metric.create("acc")
@@ -97,8 +103,8 @@ def test_inner_loop_makes_no_implicit_host_transfers(steps):
     with jax.transfer_guard("disallow"):
         count = session.train_epoch_resident(it, arrays, metric, 0, lambda nb, pad: None,
                                              want_metric=False)
-    assert count == 6
     assert 0.0 <= metric.get()[1] <= 1.0
+    return count
 
 
 def test_micro_batched_conv_loop_makes_no_implicit_host_transfers(monkeypatch):
@@ -115,17 +121,9 @@ def test_micro_batched_conv_loop_makes_no_implicit_host_transfers(monkeypatch):
     model = mx.model.FeedForward(_small_convnet(), num_epoch=1, learning_rate=0.1,
                                  steps_per_execution=2, initializer=mx.init.Xavier())
     model.fit(it)  # compiles the warm-start step and the scan
-    it.reset()
-    session = model._session
-    assert trainer.micro_batches(session.trainer.symbol,
+    assert trainer.micro_batches(model._trainer.symbol,
                                  {"data": (12, 1, 8, 8), "softmax_label": (12,)}) == 2
-    metric = mx.metric.create("acc")
-    arrays = session.resident_arrays(it)
-    with jax.transfer_guard("disallow"):
-        count = session.train_epoch_resident(it, arrays, metric, 0, lambda nb, pad: None,
-                                             want_metric=False)
-    assert count == 3
-    assert 0.0 <= metric.get()[1] <= 1.0
+    assert _guarded_epoch(model, it) == 3
 
 
 def test_dropout_masks_change_between_epochs():
