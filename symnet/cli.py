@@ -67,6 +67,7 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     from .parallel import is_primary, part
     # first, before any array exists: dist_sync joins the jax.distributed cluster
     kv = mx.kv.create(args.kvstore)
+    ctx = _contexts(args.gpus)
     module = graphs.get(args.graph)
     recipe = dict(getattr(module, "RECIPE", {}))
     num_epoch = args.epochs or recipe.get("num_epoch", 10)
@@ -95,7 +96,7 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
             base_lr=opt_params.get("learning_rate", 0.01))
     os.makedirs(args.out, exist_ok=True)
     prefix = os.path.join(args.out, args.graph)
-    model = mx.model.FeedForward(symbol=net, num_epoch=num_epoch,
+    model = mx.model.FeedForward(symbol=net, ctx=ctx, num_epoch=num_epoch,
                                  optimizer=recipe.get("optimizer", "sgd"),
                                  initializer=_initializer(recipe.get("initializer")),
                                  **opt_params)
@@ -118,6 +119,20 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
                "files": written}
     print(json.dumps(summary, indent=2))
     return summary
+
+
+def _contexts(gpus: str) -> List[Any]:
+    """MXNet's example-script convention: ``--gpus 0,2`` trains on those GPUs (data-parallel
+    when several), empty on the CPU."""
+    import symnet as mx
+    from .base import ParamError
+    ids = [g.strip() for g in (gpus or "").split(",") if g.strip()]
+    if not all(g.isdigit() for g in ids):
+        raise ParamError(f"--gpus {gpus!r}: expected GPU numbers such as 0 or 0,1")
+    ctx = [mx.gpu(int(g)) for g in ids] or [mx.cpu()]
+    for c in ctx:
+        c.jax_device()  # fail now, before the data loads, if JAX does not see that GPU
+    return ctx
 
 
 def _progress(batches: int, epochs: int):
@@ -240,6 +255,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--log-every", type=int, default=20, help="Speedometer period in batches")
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when the terminal is interactive)")
+    t.add_argument("--gpus", default="",
+                   help="GPUs to train on, e.g. 0 or 0,1 (MXNet's convention; default: the CPU)")
     t.add_argument("--kvstore", default="local",
                    help="local (default) or dist_sync (under `symnet launch` or jax.distributed)")
     t.set_defaults(func=train)

@@ -158,7 +158,8 @@ class Graph:
         return fn
 
 
-def compile_symbol(sym: Symbol, optimize: str = "auto", scan: bool = False) -> Graph:
+def compile_symbol(sym: Symbol, optimize: str = "auto", scan: bool = False,
+                   backend: Optional[str] = None) -> Graph:
     """The (cached) Graph of ``sym``, lowered through the compiler passes.
 
     Args:
@@ -167,6 +168,7 @@ def compile_symbol(sym: Symbol, optimize: str = "auto", scan: bool = False) -> G
             graph from measurements (NHWC convolutions on the CPU, im2col inside scans).
             ``SYMNET_OPTIMIZE=none`` turns the passes off everywhere.
         scan: whether the graph runs inside a multi-step ``lax.scan``.
+        backend: the platform of the devices it runs on (default ``jax.default_backend()``).
 
     The passes keep every argument, auxiliary state and output name, and their outputs and
     gradients equal the plain lowering.
@@ -174,7 +176,7 @@ def compile_symbol(sym: Symbol, optimize: str = "auto", scan: bool = False) -> G
     from . import optimize as passes
     if os.environ.get("SYMNET_OPTIMIZE", "").lower() in ("none", "0", "off"):
         optimize = "none"
-    backend = jax.default_backend()
+    backend = backend or jax.default_backend()
     if optimize == "auto":
         optimize = passes.choose(sym, backend, scan)
     key = ("graph", optimize)

@@ -68,8 +68,9 @@ class Executor:
                  grads: Dict[str, Optional[NDArray]], reqs: Dict[str, str],
                  aux: Dict[str, NDArray]) -> None:
         self._symbol = symbol
-        self._graph = compile_symbol(symbol)
         self._ctx = ctx if ctx is not None else current_context()
+        # The lowering follows the context's device (mx.cpu() on a GPU host runs on the CPU).
+        self._graph = compile_symbol(symbol, backend=self._ctx.jax_device().platform)
         names = self._graph.arg_names
         self.arg_dict: Dict[str, NDArray] = {n: args[n] for n in names}
         self.grad_dict: Dict[str, Optional[NDArray]] = {n: grads.get(n) for n in names}

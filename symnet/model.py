@@ -290,7 +290,7 @@ class FeedForward:
             batch_end_callback: ``f(BatchEndParam)`` (nbatch counts from 1, as in MXNet).
         """
         from .kvstore import check_kvstore
-        from .parallel import placement_for, process_count
+        from .parallel import placement_for, platform_of, process_count
         logger = logger or logging
         check_kvstore(kvstore, work_load_list)
         placement = placement_for(self.ctx, kvstore, work_load_list=work_load_list)
@@ -305,13 +305,15 @@ class FeedForward:
         # MXNet compat: dist_sync rescales gradients by the global batch (batch * workers).
         optimizer = self._make_optimizer(batch_size * process_count(), param_names)
         eval_metric = _metric.create(eval_metric)
+        backend = platform_of(placement)
         trainer = Trainer(self.symbol, [d[0] for d in data.provide_data],
-                          self._label_names(data), compute_dtype=self.compute_dtype)
+                          self._label_names(data), compute_dtype=self.compute_dtype,
+                          backend=backend)
         session = Session(trainer, self.arg_params, self.aux_params, batch_size,
                           self._input_shapes(descs), placement=placement)
         session.set_optimizer(optimizer)
-        session.steps = self.steps_per_execution or auto_steps(self.symbol,
-                                                               self._input_shapes(descs))
+        session.steps = self.steps_per_execution or auto_steps(
+            self.symbol, self._input_shapes(descs), backend)
         self._trainer, self._session = trainer, session
         # In-memory iterators: the data goes to the device once and batches are gathered there.
         resident = None
@@ -409,6 +411,7 @@ class FeedForward:
 
     # ---- inference ----------------------------------------------------------------------------
     def _inference_session(self, data) -> Session:
+        from .parallel import SingleDevice, platform_of
         descs = list(data.provide_data)
         shapes = self._input_shapes(descs)
         if self.arg_params is None:
@@ -425,9 +428,12 @@ class FeedForward:
                         f"the data shapes {shapes} give parameter {name!r} the shape "
                         f"{shape_str(s)}, but the model's is "
                         f"{shape_str(self.arg_params[name].shape)}")
-            trainer = Trainer(self.symbol, list(shapes), label_names)
+            # MXNet predicts on the model's first context.
+            placement = SingleDevice(self.ctx[0].jax_device())
+            trainer = Trainer(self.symbol, list(shapes), label_names,
+                              backend=platform_of(placement))
             self._session = Session(trainer, self.arg_params, self.aux_params or {},
-                                    data.batch_size)
+                                    data.batch_size, placement=placement)
             self._trainer = trainer
             self._pred_key = key
         else:

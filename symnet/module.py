@@ -156,13 +156,13 @@ class Module:
         self._make_session()
 
     def _make_session(self) -> None:
-        from .parallel import is_distributed, placement_for
+        from .parallel import is_distributed, placement_for, platform_of
         batch = self._data_shapes[0][1][0] if self._data_shapes else 1
         # joined by mx.kv.create('dist_sync') before any data existed, as in MXNet scripts
         placement = placement_for(self._context, "dist_sync" if is_distributed() else "local",
                                   work_load_list=self._work_load_list)
         trainer = Trainer(self._symbol, self._data_names, self._label_names,
-                          self._fixed_param_names)
+                          self._fixed_param_names, backend=platform_of(placement))
         self._session = Session(trainer, self._arg_params, self._aux_params, batch,
                                 dict(self._data_shapes + self._label_shapes),
                                 placement=placement)
@@ -290,7 +290,8 @@ class Module:
         if monitor is None and getattr(eval_metric, "device_capable", False):
             resident = session.resident_arrays(train_data)
             session.steps = self.steps_per_execution or auto_steps(
-                self._symbol, dict(self._data_shapes + self._label_shapes))
+                self._symbol, dict(self._data_shapes + self._label_shapes),
+                session.trainer.backend)
         self.history = []
         for epoch in range(begin_epoch, num_epoch):
             tic = time.time()

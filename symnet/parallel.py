@@ -46,7 +46,7 @@ from .base import SymnetError
 __all__ = ["Placement", "SingleDevice", "DataParallel", "PeerLostError", "make_mesh",
            "placement_for", "init_distributed", "is_distributed", "is_primary",
            "process_index", "process_count", "part", "check_work_load", "peer_failure",
-           "DIST_KVSTORES", "ENV_MAP"]
+           "DIST_KVSTORES", "ENV_MAP", "platform_of"]
 
 #: kvstore names that mean "synchronous multi-process training".
 DIST_KVSTORES = ("dist_sync", "dist_device_sync", "dist_sync_device", "dist")
@@ -287,6 +287,17 @@ class SingleDevice:
 
     def __repr__(self) -> str:
         return f"SingleDevice({self.device})"
+
+
+def platform_of(placement: Any) -> str:
+    """The JAX platform ("cpu", "gpu", "tpu", ...) of the devices a placement trains on.
+
+    Lowering choices follow these devices, not ``jax.default_backend()``: ``ctx=mx.cpu()`` on
+    a machine with a GPU trains on the CPU and needs the CPU's passes.
+    """
+    mesh = getattr(placement, "mesh", None)
+    device = mesh.devices.flat[0] if mesh is not None else getattr(placement, "device", None)
+    return device.platform if device is not None else jax.default_backend()
 
 
 def make_mesh(devices: Optional[Sequence[Any]] = None) -> Mesh:

@@ -93,19 +93,29 @@ class Trainer:
     """Compiled steps for one symbol with given data/label names."""
 
     def __init__(self, symbol: Symbol, data_names: Sequence[str], label_names: Sequence[str],
-                 fixed_param_names: Sequence[str] = (), compute_dtype: Any = None) -> None:
+                 fixed_param_names: Sequence[str] = (), compute_dtype: Any = None,
+                 backend: Optional[str] = None) -> None:
         """Args:
             compute_dtype: e.g. ``'bfloat16'``: forward and backward run in that type while the
                 parameters, optimizer state, auxiliary state and labels stay float32 (mixed
                 precision for accelerators; on AVX2 CPUs it is slower, so it is off by default).
+            backend: the platform of the devices the steps run on (``parallel.platform_of``;
+                default ``jax.default_backend()``): it picks the lowering.
         """
         self.symbol = symbol
         self.compute_dtype = None if compute_dtype is None else jnp.dtype(compute_dtype)
-        self.graph: Graph = compile_symbol(symbol)
-        self.scan_graph: Graph = compile_symbol(symbol, scan=True)
+        self.backend = backend or jax.default_backend()
+        self.graph: Graph = compile_symbol(symbol, backend=self.backend)
+        self.scan_graph: Graph = compile_symbol(symbol, scan=True, backend=self.backend)
         #: Whether the plain lowering runs well inside a loop: XLA:CPU runs convolutions in a
         #: while body 6-15x slower (docs: the CPU convolution notes), so not for those.
-        self.loops_well = jax.default_backend() != "cpu" or not _conv_nodes(symbol)
+        self.loops_well = self.backend != "cpu" or not _conv_nodes(symbol)
+        #: How a scanned step past the epoch's last batch leaves the state unchanged: a
+        #: ``lax.cond`` skips its work, but on GPUs XLA reads a conditional's predicate back to
+        #: the host, a stall every step; there the step runs and a select keeps the old state
+        #: (wasted work only in an epoch's last dispatch, when the batch count is not a
+        #: multiple of the steps per dispatch).
+        self.skip_by_select = self.backend != "cpu"
         args = self.graph.arg_names
         self.data_names = [n for n in data_names]
         self.label_names = [n for n in label_names if n in args]
@@ -228,8 +238,13 @@ class Trainer:
                                       key, st.cursor, graph)
             return new
 
-        new = run(state) if count is None else jax.lax.cond(b < count, run, lambda st: st,
-                                                             state)
+        if count is None:
+            new = run(state)
+        elif self.skip_by_select:
+            live = b < count
+            new = jax.tree_util.tree_map(lambda n, o: jnp.where(live, n, o), run(state), state)
+        else:
+            new = jax.lax.cond(b < count, run, lambda st: st, state)
         return dataclasses.replace(new, cursor=b + 1)
 
     def train_step_resident(self, optimizer: Any, metric: Any) -> Callable:
@@ -808,10 +823,11 @@ def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]
     """Steps per dispatch (one ``lax.scan``) when the user does not say.
 
     Several steps per dispatch save the per-step dispatch overhead: 10 for graphs without 2-D
-    convolutions. On the CPU a scan lowers convolutions as im2col (``symnet.optimize``), which
-    pays for small convolutions (the MNIST nets: 10 steps) and not for large ones (ResNet-20:
-    1 step), see ``IM2COL_SCAN_MAX_PATCH``. Other backends keep convolution graphs at one step
-    (not measured yet). Numbers: the scanned im2col step rounds differently from the plain
+    convolutions, and for every graph on GPUs (H100, batch 100: LeNet 0.74x -> 0.96x and
+    ResNet-20 0.89x -> 0.96x the hand-written loop's speed; benchmarks/RESULTS.md). On the CPU
+    a scan lowers convolutions as im2col (``symnet.optimize``), which pays for small
+    convolutions (the MNIST nets: 10 steps) and not for large ones (ResNet-20: 1 step), see
+    ``IM2COL_SCAN_MAX_PATCH``. Numbers: the scanned im2col step rounds differently from the plain
     step (about 1e-3 relative on LeNet's conv1 bias after 10 momentum steps);
     ``steps_per_execution=1`` gives the plain step, which reproduces MXNet to about 1e-5.
     """
@@ -819,9 +835,9 @@ def auto_steps(symbol: Symbol, input_shapes: Optional[Dict[str, Tuple[int, ...]]
         return 10
     backend = backend or jax.default_backend()
     if backend != "cpu":
-        return 1
+        return 10
     patches = _im2col_patches(symbol, _shapes_or_none(symbol, input_shapes))
-    if not patches or compile_symbol(symbol, scan=True).mode != "nhwc+im2col":
+    if not patches or compile_symbol(symbol, scan=True, backend=backend).mode != "nhwc+im2col":
         return 1  # passes off (SYMNET_OPTIMIZE=none): convolutions in a loop body are 6-15x slower
     return 10 if max(patches) <= IM2COL_SCAN_MAX_PATCH else 1
 

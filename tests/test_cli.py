@@ -191,3 +191,19 @@ def test_errors_in_process(tmp_path, capsys):
     assert "x.txt" in err and ".svg" in err
     assert cli.main(["predict", str(tmp_path / "missing"), "1"]) == 2
     assert "missing-symbol.json" in capsys.readouterr().err
+
+
+def test_train_gpus_option(tmp_path, capsys):
+    """``--gpus`` is MXNet's example-script flag: GPU numbers, empty for the CPU."""
+    import jax
+    assert cli._contexts("") == [mx.cpu()]
+    assert cli.main(["train", "mlp", "--gpus", "a,b", "--out", str(tmp_path)]) == 2
+    assert "--gpus 'a,b'" in capsys.readouterr().err
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    if not gpus:  # no GPU here: a clear error before any data loads, no traceback
+        assert cli.main(["train", "mlp", "--gpus", "0", "--out", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert "gpu(0)" in err and "0 GPU(s)" in err
+        assert not list(tmp_path.iterdir())
+    else:
+        assert cli._contexts("0") == [mx.gpu(0)]

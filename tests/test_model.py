@@ -126,12 +126,12 @@ class ShortLastIter(mx.io.DataIter):
 
 @pytest.mark.parametrize("netname,steps,tol", [
     ("mlp", None, 1e-4),    # default: 10 steps per dispatch, the same arithmetic as MXNet's
-    ("lenet", 1, 1e-4),     # the plain step reproduces MXNet's numbers
-    # Default on the CPU: scanned im2col steps, other rounding. Saturated tanh values tie in
-    # max pooling, so LeNet's first steps are chaotic: scaling the initial weights by
-    # (1 + 1e-7) moves these statistics by up to 1.6e-3 of each parameter's norm, as much as
-    # the scanned step does.
-    ("lenet", None, 1e-2),
+    # Saturated tanh values tie in max pooling, so LeNet's first steps are chaotic: scaling
+    # the initial weights by (1 + 1e-7) moves these statistics by up to 3e-3 of a parameter's
+    # norm. The plain step (MXNet's arithmetic) matches MXNet to 1e-6 with jax 0.10 and to
+    # 7e-4 with jax 0.11, whose XLA rounds the convolutions differently.
+    ("lenet", 1, 2e-3),
+    ("lenet", None, 1e-2),  # default on the CPU: scanned im2col steps, other rounding
 ])
 def test_feedforward_fit_matches_mxnet(netname, steps, tol):
     gold = GOLD[netname]["feedforward"]

