@@ -4,6 +4,7 @@ Single entry point (run with the symnet venv):
 
     .venv/bin/python benchmarks/bench.py --quick     # 1 repetition, small epochs
     .venv/bin/python benchmarks/bench.py             # 3 repetitions (--reps N)
+    python3 benchmarks/bench.py --device gpu --batch 1000   # a CUDA machine (see README)
 
 Every measurement is a fresh subprocess of one helper (run_<system>.py) in that system's venv;
 systems are alternated round-robin within each repetition (A B C D E, A B C D E, ...). Results
@@ -27,6 +28,7 @@ from typing import Dict, List
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.path.insert(1, ROOT)  # symnet and graphs from this checkout, installed or not
 
 import common  # noqa: E402
 
@@ -35,6 +37,9 @@ PYTHON = {
     "symnet-spe1": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-noopt": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-nomicro": os.environ.get("SYMNET_PY", sys.executable),
+    "symnet-spe10": os.environ.get("SYMNET_PY", sys.executable),
+    "symnet-cond": os.environ.get("SYMNET_PY", sys.executable),
+    "symnet-nocb": os.environ.get("SYMNET_PY", sys.executable),
     "jax": os.environ.get("SYMNET_PY", sys.executable),
     "jax-tuned": os.environ.get("SYMNET_PY", sys.executable),
     "jax-shuffle": os.environ.get("SYMNET_PY", sys.executable),
@@ -44,22 +49,26 @@ PYTHON = {
     "keras": os.environ.get("KERAS_PY", "/work/kerasvenv/bin/python"),
 }
 SCRIPT = {"symnet": "run_symnet.py", "symnet-spe1": "run_symnet.py",
-          "symnet-noopt": "run_symnet.py", "symnet-nomicro": "run_symnet.py", "jax": "run_jax.py", "jax-tuned": "run_jax.py",
+          "symnet-noopt": "run_symnet.py", "symnet-nomicro": "run_symnet.py",
+          "symnet-spe10": "run_symnet.py", "symnet-cond": "run_symnet.py",
+          "symnet-nocb": "run_symnet.py", "jax": "run_jax.py", "jax-tuned": "run_jax.py",
           "jax-shuffle": "run_jax.py",
           "torch": "run_torch.py", "torch-1t": "run_torch.py",
           "mxnet": "run_mxnet.py", "keras": "run_keras.py"}
 VARIANT = {"jax-tuned": "tuned", "jax-shuffle": "shuffle", "symnet-spe1": "spe1",
-           "symnet-nomicro": "nomicro"}
+           "symnet-nomicro": "nomicro", "symnet-spe10": "spe10",
+           "symnet-cond": "cond", "symnet-nocb": "nocb"}
 # The persistent compilation cache is off for every JAX-based process, so "first step" always
 # includes a full compile (the cache's effect is measured separately, see RESULTS.md).
 _NOCACHE = {"SYMNET_COMPILATION_CACHE": "0"}
 ENV = {"symnet": _NOCACHE, "symnet-spe1": _NOCACHE, "symnet-nomicro": _NOCACHE,
+       "symnet-spe10": _NOCACHE, "symnet-cond": _NOCACHE, "symnet-nocb": _NOCACHE,
        "symnet-noopt": dict(_NOCACHE, SYMNET_OPTIMIZE="none"),
        "jax": _NOCACHE, "jax-tuned": _NOCACHE, "jax-shuffle": _NOCACHE,
        "torch-1t": {"BENCH_TORCH_THREADS": "1"}, "mxnet": {"MXNET_SUBGRAPH_BACKEND": "NONE"},
        "keras": {"KERAS_BACKEND": "jax"}}
-ALL = ["symnet", "symnet-spe1", "symnet-nomicro", "symnet-noopt", "jax", "jax-shuffle", "jax-tuned", "torch",
-       "torch-1t", "mxnet", "keras"]
+ALL = ["symnet", "symnet-spe1", "symnet-nomicro", "symnet-noopt", "jax", "jax-shuffle",
+       "jax-tuned", "torch", "torch-1t", "mxnet", "keras"]
 #: Systems run per model (symnet-spe1, one plain step per dispatch as MXNet's numbers need,
 #: and symnet-nomicro, the scanned im2col step without micro-batches, only differ from the
 #: default on LeNet, whose default is the scanned im2col step in 2 micro-batches; jax-tuned
@@ -71,9 +80,24 @@ MODEL_SYSTEMS = {
     "lenet": [s for s in ALL if s != "jax-shuffle"],
     "resnet20": ["symnet", "jax", "torch", "mxnet"],
 }
+#: On a GPU (``--device gpu``): no CPU-only variants (torch threads, the CPU compiler passes,
+#: micro-batches) and no MXNet (its CUDA builds predate this CUDA; see RESULTS.md). Opt-in
+#: (``--systems``) controls of symnet's GPU choices: symnet-spe1 (one step per dispatch),
+#: symnet-cond (``lax.cond`` instead of a select past an epoch's end), symnet-nocb (no batch
+#: callback, so no per-step metric snapshots); symnet-spe10 is the default there since.
+GPU_SYSTEMS = ["symnet", "jax", "jax-shuffle", "torch", "keras"]
+GPU_MODEL_SYSTEMS = {
+    "mlp": ["symnet", "symnet-cond", "jax", "jax-shuffle", "torch", "keras"],
+    "lenet": ["symnet", "symnet-spe10", "symnet-cond", "symnet-nocb", "symnet-spe1", "jax",
+              "torch", "keras"],
+    "resnet20": ["symnet", "symnet-spe10", "symnet-nocb", "symnet-spe1", "jax", "torch"],
+}
 #: Targets of the "Speed" issue: (model, peer) -> minimum symnet / peer train ratio.
 TARGETS = {("mlp", "jax"): 1.15, ("lenet", "jax"): 1.0, ("resnet20", "jax"): 1.0,
            ("lenet", "torch"): 1.5, ("mlp", "mxnet"): 5.0}
+#: On a GPU: >= 0.95x the hand-written loop and ahead of PyTorch eager, on every network.
+GPU_TARGETS = {(m, p): t for m in ("mlp", "lenet", "resnet20")
+               for p, t in (("jax", 0.95), ("torch", 1.0))}
 
 
 def make_data(path: str) -> None:
@@ -100,7 +124,10 @@ def run_one(system: str, model: str, data: str, n: int, epochs: int, npred: int,
     cmd = [PYTHON[system], os.path.join(HERE, SCRIPT[system]), "--model", model, "--data", data,
            "--n", str(n), "--epochs", str(epochs), "--npred", str(npred),
            "--variant", VARIANT.get(system, "")]
-    env = dict(os.environ, PYTHONPATH=ROOT, **ENV.get(system, {}))
+    path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, PYTHONPATH=path, **ENV.get(system, {}))
+    env.pop("JAX_PLATFORMS", None)  # bench.py's own (CPU) setting, not the helpers'
+    env.update(BENCH_BATCH=str(common.BATCH), BENCH_DEVICE=common.DEVICE)
     t = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
@@ -133,9 +160,17 @@ def machine() -> Dict[str, str]:
         load = os.getloadavg()
     except OSError:
         load = (float("nan"),) * 3
+    gpu = ""
+    if common.DEVICE == "gpu":  # never initialise CUDA here: the helpers need the memory
+        try:
+            gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                                  "--format=csv,noheader"], capture_output=True, text=True,
+                                 timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            gpu = "?"
     return {"nproc": str(os.cpu_count()), "cpu": cpu, "jax": jax.__version__,
             "jaxlib": jaxlib.__version__, "python": platform.python_version(),
-            "load": "%.1f %.1f %.1f" % load}
+            "load": "%.1f %.1f %.1f" % load, "gpu": gpu}
 
 
 def stat(values: List[float]) -> str:
@@ -166,8 +201,10 @@ def paired(by: Dict[str, List[Dict]], a: str, b: str) -> str:
 
 
 def report(records: List[Dict], info: Dict, cfg: Dict, path: str) -> str:
-    lines = [f"# symnet benchmark results ({cfg['mode']} mode)", "",
-             f"Date: {info['date']}. Machine: {info['nproc']} CPUs, {info['cpu']}; "
+    gpu = f"GPU {info['gpu']}; " if info.get("gpu") else ""
+    lines = [f"# symnet benchmark results ({cfg['mode']} mode, {common.DEVICE}, batch "
+             f"{common.BATCH})", "",
+             f"Date: {info['date']}. Machine: {gpu}{info['nproc']} CPUs, {info['cpu']}; "
              f"Python {info['python']}, jax {info['jax']}, jaxlib {info['jaxlib']}. "
              f"Load average at start / end: {info['load']} / {info['load_end']}.", "",
              f"Config: batch {common.BATCH}, SGD lr {common.LR}, real MNIST (embedded 10k "
@@ -177,7 +214,7 @@ def report(records: List[Dict], info: Dict, cfg: Dict, path: str) -> str:
              f"repetitions.", ""]
     for model in cfg["models"]:
         n, ep = cfg["n"][model], cfg["epochs"][model]
-        systems = [s for s in cfg["systems"] if s in MODEL_SYSTEMS[model]]
+        systems = [s for s in cfg["systems"] if s in cfg["model_systems"][model]]
         lines += [f"### {model} ({n} samples/epoch, {ep} epochs, predict {cfg['npred'][model]})",
                   "", "| system | train samples/s | first step s (compile incl.) | "
                   "epoch 1 s | predict samples/s | peak RSS MB | errors |",
@@ -209,7 +246,7 @@ def report(records: List[Dict], info: Dict, cfg: Dict, path: str) -> str:
                 tr = f"{st / o:.2f}" if st and o else "-"
                 fr = f"{sf / of:.2f}" if sf and of else "-"
                 pr = f"{sp / op:.2f}" if sp and op else "-"
-                tgt = TARGETS.get((model, s)) if sym == "symnet" else None
+                tgt = cfg["targets"].get((model, s)) if sym == "symnet" else None
                 if tgt and st and o:
                     tr += f" (target >= {tgt}: {'met' if st / o >= tgt else 'NOT met'})"
                 lines.append(f"| {sym} / {s} | {tr} | {paired(by, sym, s)} | {fr} | {pr} |")
@@ -224,7 +261,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 repetition, small epochs")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--systems", default=",".join(ALL))
+    ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                    help="where the helpers train (gpu: CUDA; longer epochs, GPU systems)")
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--budget", type=float, default=0.0,
+                    help="seconds: no repetition starts unless one more, as long as the longest "
+                         "so far, ends within them (0: no limit)")
+    ap.add_argument("--jsonl", default=os.path.join(HERE, "results.jsonl"),
+                    help="where the raw JSON lines are appended")
+    ap.add_argument("--systems", default="")
     ap.add_argument("--models", default="mlp,lenet,resnet20")
     ap.add_argument("--out", default=os.path.join(HERE, "bench_table.md"),
                     help="where the generated tables go (RESULTS.md quotes them)")
@@ -233,14 +278,21 @@ def main() -> None:
                     help="only write the tables from the records of one earlier run (a file of "
                          "its JSON lines, as appended to results.jsonl)")
     args = ap.parse_args()
+    # The helpers read these; this process never touches the accelerator.
+    common.BATCH, common.DEVICE = args.batch, args.device
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    gpu = args.device == "gpu"
     reps = 1 if args.quick else args.reps
-    systems = [s for s in args.systems.split(",") if s]
+    systems = [s for s in (args.systems or ",".join(GPU_SYSTEMS if gpu else ALL)).split(",")
+               if s]
     skipped = [s for s in systems if not os.path.exists(PYTHON[s])]
     systems = [s for s in systems if s not in skipped]
     for s in skipped:
         print(f"skipping {s}: no interpreter at {PYTHON[s]} (see benchmarks/README.md)")
     models = args.models.split(",")
     cfg = {"mode": "quick" if args.quick else "full", "reps": reps, "systems": systems,
+           "model_systems": GPU_MODEL_SYSTEMS if gpu else MODEL_SYSTEMS,
+           "targets": GPU_TARGETS if gpu else TARGETS,
            # The MLP's epochs are ~25 ms: the whole embedded set and 5 timed epochs keep its
            # timed window long enough to rank systems (5000 x 3 was ~50 ms, too noisy).
            # LeNet: 5000 x 3 (2 timed epochs of 50 batches); 1000-sample epochs were a single
@@ -251,6 +303,16 @@ def main() -> None:
            "n": {"mlp": 3000 if args.quick else 10000, "lenet": 1000 if args.quick else 5000,
                  "resnet20": 200 if args.quick else 500},
            "npred": {"mlp": 5000, "lenet": 1000, "resnet20": 500}}
+    if gpu:  # ~100x the CPU's speed: the embedded 10k images repeated to longer epochs
+        cfg["n"] = ({"mlp": 10000, "lenet": 10000, "resnet20": 2000} if args.quick else
+                    {"mlp": 100000, "lenet": 50000, "resnet20": 10000})
+        cfg["epochs"] = {"mlp": 3 if args.quick else 6, "lenet": 2 if args.quick else 4,
+                         "resnet20": 2 if args.quick else 4}
+        cfg["npred"] = {"mlp": 10000, "lenet": 10000, "resnet20": 5000}
+    bad = [f"{m} n={cfg[k][m]}" for m in models for k in ("n", "npred")
+           if cfg[k][m] % args.batch]
+    if bad:
+        raise SystemExit(f"--batch {args.batch} must divide every epoch and predict set: {bad}")
     info = machine()
     info["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     if args.report:
@@ -259,6 +321,8 @@ def main() -> None:
         start = min(r["time"] for r in records if "time" in r)
         info["date"] = datetime.datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M")
         info["load"] = info["load_end"] = "(not recorded)"
+        kinds = {r["device_kind"] for r in records if r.get("device_kind") and gpu}
+        info["gpu"] = ", ".join(sorted(kinds))
         cfg["reps"] = 1 + max(r.get("rep", 0) for r in records)
         print(report(records, info, cfg, args.out))
         return
@@ -266,11 +330,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data.npz")
         make_data(data)
-        jsonl = os.path.join(HERE, "results.jsonl")
-        with open(jsonl, "a") as log:
+        started, longest = time.perf_counter(), 0.0
+        with open(args.jsonl, "a") as log:
             for rep in range(reps):
+                now = time.perf_counter()
+                if args.budget and now + longest - started > args.budget:
+                    print(f"budget: stopping after {rep} repetition(s)", flush=True)
+                    cfg["reps"] = rep
+                    break
                 for model in models:
-                    mine = [s for s in systems if s in MODEL_SYSTEMS[model]]
+                    mine = [s for s in systems if s in cfg["model_systems"][model]]
                     order = mine if rep % 2 == 0 else mine[::-1]
                     for s in order:
                         rec = run_one(s, model, data, cfg["n"][model], cfg["epochs"][model],
@@ -282,7 +351,8 @@ def main() -> None:
                         msg = rec.get("error") or (f"train {rec['train_sps']:,.0f}/s first "
                                                    f"{rec['first_step_s']:.2f}s predict "
                                                    f"{(rec.get('predict_sps') or 0):,.0f}/s")
-                        print(f"[rep {rep}] {model:5s} {s:9s} {msg}", flush=True)
+                        print(f"[rep {rep}] {model:5s} {s:12s} {msg}", flush=True)
+                longest = max(longest, time.perf_counter() - now)
     try:
         info["load_end"] = "%.1f %.1f %.1f" % os.getloadavg()
     except OSError:

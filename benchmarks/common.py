@@ -21,7 +21,10 @@ from typing import Dict, List
 
 import numpy as np
 
-BATCH = 100
+#: Batch size (``BENCH_BATCH``; bench.py ``--batch``) and device (``BENCH_DEVICE``: "cpu" or
+#: "gpu"; bench.py ``--device``) of every helper.
+BATCH = int(os.environ.get("BENCH_BATCH", "100"))
+DEVICE = os.environ.get("BENCH_DEVICE", "cpu")
 LR = 0.1
 
 #: (name, shape) of each parameter, in MXNet order and layout.
@@ -52,17 +55,17 @@ def load(path: str, model: str, n: int):
     """(x (n,C,28,28) f32, y (n,) f32, params dict name -> f32 array in MXNet layout).
 
     ``resnet20`` gets the MNIST images repeated to 3 channels and no shared parameters (each
-    system initialises its own; use :func:`load_json` for the graph).
+    system initialises its own; use :func:`load_json` for the graph). An ``n`` beyond the data
+    file repeats it (the GPU runs need longer epochs than the embedded 10k images).
     """
     with np.load(path, allow_pickle=False) as z:
-        x = np.ascontiguousarray(z["x"][:n], dtype=np.float32)
+        x = np.ascontiguousarray(np.resize(z["x"], (n,) + z["x"].shape[1:])[:n],
+                                 dtype=np.float32)
         if model == "resnet20":
             x = np.ascontiguousarray(np.repeat(x, 3, axis=1))
-        y = np.ascontiguousarray(z["y"][:n], dtype=np.float32)
+        y = np.ascontiguousarray(np.resize(z["y"], (n,)), dtype=np.float32)
         params = {k.split("/", 1)[1]: np.array(z[k], dtype=np.float32)
                   for k in z.files if k.startswith(model + "/") and not k.endswith("/json")}
-    if len(x) < n:
-        raise SystemExit(f"the data file holds {len(x)} samples, fewer than --n {n}")
     if n % BATCH:
         raise SystemExit(f"--n {n} must be a multiple of the batch size {BATCH}")
     return x, y, params
@@ -105,7 +108,8 @@ def train_sps(epoch_times: List[float], n: int) -> float:
 def emit(system: str, args, **fields) -> None:
     """Print the result line (``BENCH_JSON {...}``), the only line bench.py reads."""
     rec = {"system": system, "model": args.model, "n": args.n, "epochs": args.epochs,
-           "variant": args.variant, "pid": os.getpid(), "time": time.time()}
+           "variant": args.variant, "batch": BATCH, "device": DEVICE, "pid": os.getpid(),
+           "time": time.time()}
     rec.update(fields)
     # Peak resident set size of this process (Linux: ru_maxrss in KiB), train + predict.
     rec["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

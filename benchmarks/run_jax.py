@@ -190,7 +190,8 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         pred_sps = args.npred / min(times)
     common.emit("jax", args, epoch_times=epoch_times, first_step_s=first,
-                predict_sps=pred_sps, final_loss=float(jnp.mean(loss)), jax=jax.__version__)
+                predict_sps=pred_sps, final_loss=float(jnp.mean(loss)), jax=jax.__version__,
+                platform=jax.default_backend())
 
 
 if __name__ == "__main__":

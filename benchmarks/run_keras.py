@@ -81,7 +81,8 @@ def main() -> None:
         pred_sps = args.npred / min(times)
     common.emit("keras", args, epoch_times=timer.stamps, first_step_s=timer.first - t0,
                 predict_sps=pred_sps, final_loss=float(hist.history["loss"][-1]),
-                keras=keras.__version__, jax=jax.__version__)
+                keras=keras.__version__, jax=jax.__version__,
+                platform=jax.default_backend())
 
 
 if __name__ == "__main__":

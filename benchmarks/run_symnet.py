@@ -76,14 +76,24 @@ def main() -> None:
     if args.variant == "nomicro":  # the scanned im2col step without micro-batches
         import symnet.trainer
         symnet.trainer.IM2COL_MICRO_BYTES = 1 << 62
+    if args.variant == "cond":  # skip steps past the epoch's end with lax.cond (CPU's way)
+        import symnet.trainer
+        init = symnet.trainer.Trainer.__init__
+
+        def cond_init(self, *a, **k):
+            init(self, *a, **k)
+            self.skip_by_select = False
+
+        symnet.trainer.Trainer.__init__ = cond_init
     if args.variant == "bf16":
         extra["compute_dtype"] = "bfloat16"
     if params:
         extra["arg_params"] = {k: mx.nd.array(v) for k, v in params.items()}
     else:
         extra["initializer"] = mx.init.Xavier(magnitude=2.0)
+    ctx = mx.gpu(0) if common.DEVICE == "gpu" else mx.cpu()  # MXNet's default is mx.cpu()
     model = mx.model.FeedForward(
-        net, num_epoch=args.epochs, optimizer="sgd", learning_rate=common.LR,
+        net, ctx=ctx, num_epoch=args.epochs, optimizer="sgd", learning_rate=common.LR,
         numpy_batch_size=common.BATCH, **extra)
     first = {}
 
@@ -135,7 +145,8 @@ def main() -> None:
     from symnet.config import compilation_cache_dir
     common.emit("symnet", args, epoch_times=epoch_times, first_step_s=first["t"] - t0,
                 predict_sps=pred_sps, train_acc=acc, profile=prof_top,
-                jax=jax.__version__, steps=steps,
+                jax=jax.__version__, steps=steps, platform=ctx.jax_device().platform,
+                device_kind=ctx.jax_device().device_kind,
                 optimize=os.environ.get("SYMNET_OPTIMIZE", "default"),
                 cache=compilation_cache_dir())
 

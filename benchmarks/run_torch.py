@@ -1,6 +1,7 @@
-"""PyTorch eager CPU loop (torch.set_num_threads(2)), same nets, init and data.
+"""PyTorch eager loop, same nets, init and data: CPU (``torch.set_num_threads(2)``) or CUDA.
 
-Runs in /work/torchvenv. Batches are pre-made tensors (no DataLoader), fixed order.
+Runs in /work/torchvenv. Batches are pre-made tensors (no DataLoader), fixed order, already on
+the device (``BENCH_DEVICE=gpu``: CUDA, synchronised before every clock read).
 ``resnet20``: MXNet's pre-activation ResNet-20 (CIFAR stem, graphs/resnet.py) written in torch
 (data BatchNorm, 3 stages x 3 basic units 16/32/64, projection shortcut on each stage's first
 unit), torch's default init.
@@ -52,6 +53,12 @@ def main() -> None:
     from torch import nn
 
     torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "2")))
+    dev = torch.device("cuda" if common.DEVICE == "gpu" else "cpu")
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
     x, y, params = common.load(args.data, args.model, args.n)
     if args.model == "mlp":
         net = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64),
@@ -70,12 +77,15 @@ def main() -> None:
         for layer, name in zip(layers, names):
             layer.weight.copy_(torch.from_numpy(params[name + "_weight"]))
             layer.bias.copy_(torch.from_numpy(params[name + "_bias"]))
+    net.to(dev)
     opt = torch.optim.SGD(net.parameters(), lr=common.LR)
     loss_fn = nn.CrossEntropyLoss()
     nb = args.n // common.BATCH
-    xs = [torch.from_numpy(x[i * common.BATCH:(i + 1) * common.BATCH]) for i in range(nb)]
-    ys = [torch.from_numpy(y[i * common.BATCH:(i + 1) * common.BATCH].astype(np.int64))
+    xs = [torch.from_numpy(x[i * common.BATCH:(i + 1) * common.BATCH]).to(dev)
           for i in range(nb)]
+    ys = [torch.from_numpy(y[i * common.BATCH:(i + 1) * common.BATCH].astype(np.int64)).to(dev)
+          for i in range(nb)]
+    sync()
 
     t0 = time.perf_counter()
     epoch_times, first = [], None
@@ -87,7 +97,9 @@ def main() -> None:
             loss.backward()
             opt.step()
             if first is None:
+                sync()
                 first = time.perf_counter() - t0
+        sync()
         epoch_times.append(time.perf_counter() - te)
 
     pred_sps = None
@@ -96,15 +108,18 @@ def main() -> None:
         times = []
         with torch.inference_mode():
             net(xs[0])
+            sync()
             for _ in range(3):
                 t = time.perf_counter()
                 for i in range(npb):
                     torch.softmax(net(xs[i % nb]), dim=1)
+                sync()
                 times.append(time.perf_counter() - t)
         pred_sps = args.npred / min(times)
     common.emit("torch", args, epoch_times=epoch_times, first_step_s=first,
                 predict_sps=pred_sps, final_loss=float(loss.detach()), torch=torch.__version__,
-                threads=torch.get_num_threads())
+                threads=torch.get_num_threads(), torch_device=str(dev),
+                device_kind=torch.cuda.get_device_name() if dev.type == "cuda" else "cpu")
 
 
 if __name__ == "__main__":
