@@ -1,6 +1,7 @@
 """The shared training step: multi-step dispatch, device-resident data, one compilation."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from unittest import mock
 
@@ -28,6 +29,20 @@ def _data(n=53):
     return x, y
 
 
+def _skipping(select):
+    """Trainers made inside the block skip steps past an epoch's end by a select (the GPU's
+    way, ``select=True``) or a ``lax.cond`` (the CPU's); None leaves the backend's choice."""
+    if select is None:
+        return contextlib.nullcontext()
+    real = Trainer.__init__
+
+    def init(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        self.skip_by_select = select
+
+    return mock.patch.object(Trainer, "__init__", init)
+
+
 def _fit(steps, handle="pad", dropout=False, callback=None, epochs=3, select=None):
     x, y = _data()
     mx.random.seed(7)
@@ -35,18 +50,10 @@ def _fit(steps, handle="pad", dropout=False, callback=None, epochs=3, select=Non
     model = mx.model.FeedForward(_mlp(dropout), num_epoch=epochs, learning_rate=0.5,
                                  momentum=0.9, steps_per_execution=steps,
                                  initializer=mx.init.Xavier())
-    if select is not None:  # the GPU's way of skipping the steps past the epoch's end
-        real = Trainer.__init__
-
-        def init(self, *args, **kwargs):
-            real(self, *args, **kwargs)
-            self.skip_by_select = select
-
-        with mock.patch.object(Trainer, "__init__", init):
-            model.fit(it, batch_end_callback=callback)
+    with _skipping(select):
+        model.fit(it, batch_end_callback=callback)
+    if select is not None:
         assert model._trainer.skip_by_select is select
-        return model
-    model.fit(it, batch_end_callback=callback)
     return model
 
 
@@ -98,15 +105,15 @@ def test_training_metric_excludes_padding_on_device():
     assert model.predict(x).shape == (25, 3)
 
 
-@pytest.mark.parametrize("steps", [1, 4])
-def test_inner_loop_makes_no_implicit_host_transfers(steps):
+@pytest.mark.parametrize("steps,select", [(1, None), (4, False), (4, True)])
+def test_inner_loop_makes_no_implicit_host_transfers(steps, select):
     """The resident training loop passes only device values: run it under a transfer guard."""
-    import jax
     x, y = _data()
     it = mx.io.NDArrayIter(x, y, 10, shuffle=False)
     model = mx.model.FeedForward(_mlp(dropout=True), num_epoch=1, learning_rate=0.1,
                                  steps_per_execution=steps, initializer=mx.init.Xavier())
-    model.fit(it)  # compiles; the second fit reuses the compiled step
+    with _skipping(select):
+        model.fit(it)  # compiles; the guarded epoch reuses the compiled step
     assert _guarded_epoch(model, it) == 6
 
 
@@ -222,7 +229,6 @@ def _small_convnet(filters=4, kernel=3):
 
 
 def test_auto_steps_policy():
-    import jax
     from symnet.trainer import IM2COL_SCAN_MAX_PATCH, auto_steps
     import graphs
     mnist = {"data": (100, 1, 28, 28), "softmax_label": (100,)}
