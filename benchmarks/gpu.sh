@@ -2,7 +2,7 @@
 # The GPU run of the harness, on the lent CUDA machine (its python3 holds jax[cuda], optax,
 # torch): benchmarks/gpu.sh BATCH [bench.py options...]. Keras and its two missing
 # dependencies travel as wheels in .whl/ (see benchmarks/README.md). Results go to $OUT.
-set -u
+set -uo pipefail
 batch=${1:?usage: benchmarks/gpu.sh BATCH [bench.py options]}
 shift
 out=${OUT:-/tmp/bench-out}

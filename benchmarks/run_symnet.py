@@ -78,13 +78,7 @@ def main() -> None:
         symnet.trainer.IM2COL_MICRO_BYTES = 1 << 62
     if args.variant == "cond":  # skip steps past the epoch's end with lax.cond (CPU's way)
         import symnet.trainer
-        init = symnet.trainer.Trainer.__init__
-
-        def cond_init(self, *a, **k):
-            init(self, *a, **k)
-            self.skip_by_select = False
-
-        symnet.trainer.Trainer.__init__ = cond_init
+        symnet.trainer.SKIP_BY_SELECT = False
     if args.variant == "bf16":
         extra["compute_dtype"] = "bfloat16"
     if params:

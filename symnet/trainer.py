@@ -78,6 +78,11 @@ class TrainState:
     cursor: Any = field(default_factory=lambda: np.int32(0))
 
 
+#: How a scanned step past an epoch's last batch leaves the state unchanged: None picks per
+#: backend (``Trainer.skip_by_select``), True forces the select, False the ``lax.cond``.
+SKIP_BY_SELECT: Optional[bool] = None
+
+
 def _all_finite(outs) -> jax.Array:
     """Whether every output value is finite (traced).
 
@@ -115,7 +120,8 @@ class Trainer:
         #: the host, a stall every step; there the step runs and a select keeps the old state
         #: (wasted work only in an epoch's last dispatch, when the batch count is not a
         #: multiple of the steps per dispatch).
-        self.skip_by_select = self.backend != "cpu"
+        self.skip_by_select = (self.backend != "cpu" if SKIP_BY_SELECT is None
+                               else SKIP_BY_SELECT)
         args = self.graph.arg_names
         self.data_names = [n for n in data_names]
         self.label_names = [n for n in label_names if n in args]
