@@ -115,13 +115,15 @@ class Trainer:
         #: Whether the plain lowering runs well inside a loop: XLA:CPU runs convolutions in a
         #: while body 6-15x slower (docs: the CPU convolution notes), so not for those.
         self.loops_well = self.backend != "cpu" or not _conv_nodes(symbol)
-        #: How a scanned step past the epoch's last batch leaves the state unchanged: a
-        #: ``lax.cond`` skips its work, but on GPUs XLA reads a conditional's predicate back to
-        #: the host, a stall every step; there the step runs and a select keeps the old state
-        #: (wasted work only in an epoch's last dispatch, when the batch count is not a
-        #: multiple of the steps per dispatch).
-        self.skip_by_select = (self.backend != "cpu" if SKIP_BY_SELECT is None
-                               else SKIP_BY_SELECT)
+        #: How a scanned step past the epoch's last batch leaves the state unchanged. A
+        #: ``lax.cond`` skips its work, but the runtime waits on its predicate every step: XLA:GPU
+        #: reads it back to the host, and on the CPU the wait cost the tutorial MLP's ~0.23 ms
+        #: step 8% (benchmarks/RESULTS.md). A select runs the step and keeps the old state:
+        #: work is wasted only in an epoch's last dispatch, when the batch count is not a
+        #: multiple of the steps per dispatch. The CPU keeps the cond for convolution graphs,
+        #: whose steps take milliseconds.
+        self.skip_by_select = ((self.backend != "cpu" or not _conv_nodes(symbol))
+                               if SKIP_BY_SELECT is None else SKIP_BY_SELECT)
         args = self.graph.arg_names
         self.data_names = [n for n in data_names]
         self.label_names = [n for n in label_names if n in args]
