@@ -67,17 +67,19 @@ ENV = {"symnet": _NOCACHE, "symnet-spe1": _NOCACHE, "symnet-nomicro": _NOCACHE,
        "jax": _NOCACHE, "jax-tuned": _NOCACHE, "jax-shuffle": _NOCACHE,
        "torch-1t": {"BENCH_TORCH_THREADS": "1"}, "mxnet": {"MXNET_SUBGRAPH_BACKEND": "NONE"},
        "keras": {"KERAS_BACKEND": "jax"}}
-ALL = ["symnet", "symnet-spe1", "symnet-nomicro", "symnet-noopt", "jax", "jax-shuffle",
-       "jax-tuned", "torch", "torch-1t", "mxnet", "keras"]
+ALL = ["symnet", "symnet-spe1", "symnet-nomicro", "symnet-noopt", "symnet-cond", "jax",
+       "jax-shuffle", "jax-tuned", "torch", "torch-1t", "mxnet", "keras"]
 #: Systems run per model (symnet-spe1, one plain step per dispatch as MXNet's numbers need,
 #: and symnet-nomicro, the scanned im2col step without micro-batches, only differ from the
 #: default on LeNet, whose default is the scanned im2col step in 2 micro-batches; jax-tuned
 #: differs from jax on LeNet only; jax-shuffle, the loop reshuffling every epoch as symnet's,
-#: MXNet's and Keras's iterators do, matters on the MLP only, where a step is 0.25 ms).
+#: MXNet's and Keras's iterators do, matters on the MLP only, where a step is 0.25 ms;
+#: symnet-cond, steps past an epoch's end skipped by ``lax.cond`` instead of the select the
+#: CPU now uses for graphs without convolutions, also only there).
 MODEL_SYSTEMS = {
-    "mlp": ["symnet", "symnet-noopt", "jax", "jax-shuffle", "torch", "torch-1t", "mxnet",
+    "mlp": ["symnet", "symnet-cond", "jax", "jax-shuffle", "torch", "torch-1t", "mxnet",
             "keras"],
-    "lenet": [s for s in ALL if s != "jax-shuffle"],
+    "lenet": [s for s in ALL if s not in ("jax-shuffle", "symnet-cond")],
     "resnet20": ["symnet", "jax", "torch", "mxnet"],
 }
 #: On a GPU (``--device gpu``): no CPU-only variants (torch threads, the CPU compiler passes,

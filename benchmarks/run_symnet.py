@@ -76,7 +76,7 @@ def main() -> None:
     if args.variant == "nomicro":  # the scanned im2col step without micro-batches
         import symnet.trainer
         symnet.trainer.IM2COL_MICRO_BYTES = 1 << 62
-    if args.variant == "cond":  # skip steps past the epoch's end with lax.cond (CPU's way)
+    if args.variant == "cond":  # skip steps past the epoch's end by lax.cond, not a select
         import symnet.trainer
         symnet.trainer.SKIP_BY_SELECT = False
     if args.variant == "bf16":
