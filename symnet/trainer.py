@@ -79,7 +79,8 @@ class TrainState:
 
 
 #: How a scanned step past an epoch's last batch leaves the state unchanged: None picks per
-#: backend (``Trainer.skip_by_select``), True forces the select, False the ``lax.cond``.
+#: backend and graph (``Trainer.skip_by_select``), True forces the select, False the
+#: ``lax.cond``.
 SKIP_BY_SELECT: Optional[bool] = None
 
 
