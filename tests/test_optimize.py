@@ -226,6 +226,57 @@ def test_ties_after_saturation_give_same_gradients(act):
     _assert_tree_close(g1, g0, 1e-5, 1e-4, "grad")
 
 
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+@pytest.mark.parametrize("mode", FAST_MODES)
+def test_tied_pool_windows_route_the_gradient_like_mxnet(act, mode):
+    """Ties before the activation: integer data and an all-ones 3x3 kernel tie many 2x2 max
+    windows. MXNet gives a window's whole gradient to its first maximum (row-major; see the
+    ``Pooling2d_max_k2_s2_ties`` golden), as the plain lowering does; the CPU passes' reshape
+    pooling must too, not split it among the tied elements."""
+    with mx.name.NameManager():
+        sym = _conv_act_pool(act)
+    shape = (2, 2, 9, 9)
+    _check_tied_grads(sym, shape, mode)
+
+
+@pytest.mark.parametrize("mode", FAST_MODES)
+def test_tied_global_max_pool_routes_the_gradient_like_mxnet(mode):
+    with mx.name.NameManager():
+        net = mx.sym.Convolution(mx.sym.Variable("data"), kernel=(3, 3), num_filter=4,
+                                 name="conv")
+        net = mx.sym.Activation(net, act_type="relu", name="act")
+        net = mx.sym.Pooling(net, pool_type="max", kernel=(1, 1), global_pool=True, name="pool")
+        sym = mx.sym.FullyConnected(mx.sym.Flatten(net), num_hidden=3, name="fc")
+    _check_tied_grads(sym, (3, 2, 6, 6), mode, windows=None)
+
+
+def _check_tied_grads(sym, shape, mode, windows=(2, 2)):
+    """Gradients of ``optimize(sym)`` equal the plain lowering's on data with many ties."""
+    args, aux = _inputs(sym, shape, jnp.float32)
+    rng = np.random.default_rng(3)
+    args["data"] = jnp.asarray(rng.integers(-1, 2, size=shape), jnp.float32)
+    args["conv_weight"] = jnp.ones_like(args["conv_weight"])
+    args["conv_bias"] = jnp.zeros_like(args["conv_bias"])
+    pre = np.asarray(jax.lax.conv_general_dilated(args["data"], args["conv_weight"], (1, 1),
+                                                  "VALID"))
+    n, c, h, w = pre.shape
+    if windows is None:  # global pooling: one window per channel
+        win = pre.reshape(n, c, 1, h * w)
+    else:
+        kh, kw = windows
+        win = pre[:, :, :h // kh * kh, :w // kw * kw].reshape(n, c, h // kh, kh, w // kw, kw)
+        win = win.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, -1, kh * kw)
+    live = win.max(-1) > 0  # relu passes a gradient there
+    ties = ((win == win.max(-1, keepdims=True)).sum(-1) > 1) & live
+    assert ties.sum() >= 4, "the test needs tied windows with a gradient"
+    heads = _heads(sym, args)
+    _, _, g0 = _step(sym)(args, aux, heads)
+    opt = optimize(sym, "cpu", mode)
+    assert {"_sn_conv_pool_act", "_sn_pool_nhwc"} & set(_ops(opt))  # NHWC pooling
+    _, _, g1 = _step(opt)(args, aux, heads)
+    _assert_tree_close(g1, g0, 1e-5, 1e-5, f"{mode} grad")
+
+
 def test_scan_of_sgd_steps_matches_plain():
     """Three SGD steps inside lax.scan (the im2col use case) follow the plain graph.
 

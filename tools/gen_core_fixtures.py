@@ -268,6 +268,11 @@ def core_cases(w: OpFixtureWriter) -> None:
           shapes=p2)
     w.add("Pooling2d_max_k2_s2_even", "Pooling",
           {"kernel": [2, 2], "stride": [2, 2], "pool_type": "max"}, shapes={"data": (2, 3, 8, 6)})
+    # Tied windows (small integers): MXNet sends a window's gradient to its first maximum in
+    # row-major order; symnet's reshape pooling (CPU passes) must do the same.
+    w.add("Pooling2d_max_k2_s2_ties", "Pooling",
+          {"kernel": [2, 2], "stride": [2, 2], "pool_type": "max"}, shapes={"data": (2, 3, 4, 6)},
+          gen={"data": lambda rng, shape: rng.randint(0, 3, shape).astype(np.float64)})
     w.add("Pooling2d_max_k23_s12_p11", "Pooling",
           {"kernel": [2, 3], "stride": [1, 2], "pad": [1, 1], "pool_type": "max"}, shapes=p2)
     for cip in (True, False):
