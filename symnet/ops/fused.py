@@ -93,8 +93,19 @@ def _im2col(x, weight, stride, dilate, pad):
     oh = (hp - dh * (kh - 1) - 1) // sh + 1
     ow = (wp - dw * (kw - 1) - 1) // sw + 1
     geom = (kh, kw, sh, sw, dh, dw, oh, ow)
-    patches = _patches(x, geom)
     wmat = jnp.transpose(weight, (2, 3, 1, 0)).reshape(kh * kw * i, o)
+    if c == 1:
+        # One input channel (a first layer on grey images): patches stacked as (kh*kw, rows),
+        # each offset one contiguous copy, and the dot contracts their first axis. Patches
+        # interleaved along the last axis copy one value at a time; this made LeNet's scanned
+        # step 3-7% faster (6% on one core).
+        cols = [lax.slice(x, (0, a * dh, b * dw, 0),
+                          (n, a * dh + (oh - 1) * sh + 1, b * dw + (ow - 1) * sw + 1, 1),
+                          (1, sh, sw, 1)) for a in range(kh) for b in range(kw)]
+        pt = jnp.stack(cols).reshape(kh * kw, n * oh * ow)
+        y = lax.dot_general(pt, wmat, (((0,), (0,)), ((), ())))
+        return y.reshape(n, oh, ow, o)
+    patches = _patches(x, geom)
     y = jnp.dot(patches.reshape(n * oh * ow, kh * kw * c), wmat)
     return y.reshape(n, oh, ow, o)
 
