@@ -122,9 +122,8 @@ class Trainer:
         #: step 8% (benchmarks/RESULTS.md). A select runs the step and keeps the old state:
         #: work is wasted only in an epoch's last dispatch, when the batch count is not a
         #: multiple of the steps per dispatch. The CPU keeps the cond for convolution graphs,
-        #: whose steps take milliseconds.
-        self.skip_by_select = ((self.backend != "cpu" or not _conv_nodes(symbol))
-                               if SKIP_BY_SELECT is None else SKIP_BY_SELECT)
+        #: whose steps take milliseconds (the graphs that do not loop well).
+        self.skip_by_select = self.loops_well if SKIP_BY_SELECT is None else SKIP_BY_SELECT
         args = self.graph.arg_names
         self.data_names = [n for n in data_names]
         self.label_names = [n for n in label_names if n in args]
