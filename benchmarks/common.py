@@ -48,7 +48,15 @@ def parser(system: str) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=4, help="epochs (the first 2 are warm-up)")
     p.add_argument("--npred", type=int, default=0, help="samples for predict (0: skip)")
     p.add_argument("--variant", default="", help="system-specific variant")
+    p.add_argument("--trace", default="", metavar="DIR",
+                   help="write a jax.profiler trace of about epoch 3 (JAX-based helpers; "
+                        "see trace_steps.py)")
     return p
+
+
+#: The epoch (0-based) that ``--trace`` records (symnet: from its first batch callback to the
+#: next epoch's first): the first two compile and warm up.
+TRACE_EPOCH = 2
 
 
 def load(path: str, model: str, n: int):

@@ -92,6 +92,8 @@ def main() -> None:
     first = {}
 
     def on_batch(param):
+        if args.trace:
+            trace_window(param)
         # Only the first batch syncs; later batches return at once.
         if not first:
             # symnet's sync contract (see symnet/callback.py), then the fallbacks.
@@ -104,6 +106,22 @@ def main() -> None:
                 jax.block_until_ready(model._session.state)
             first["t"] = time.perf_counter()
 
+    traced = []
+
+    def trace_window(param):
+        # --trace: from the first batch callback of epoch TRACE_EPOCH to the first of the next
+        # (one epoch's steps and one epoch boundary, as the benchmark runs them: no
+        # epoch_end_callback, which would copy the parameters back every epoch).
+        if param.epoch == common.TRACE_EPOCH and not traced:
+            jax.profiler.start_trace(args.trace)
+            traced.append(True)
+        elif param.epoch == common.TRACE_EPOCH + 1 and len(traced) == 1:
+            jax.profiler.stop_trace()
+            traced.append(True)
+
+    # The runtime starts (CUDA's start-up: ~1.3 s on the H100) before the first-step clock,
+    # as in the JAX loop; the clock includes putting the data and parameters on the device.
+    ctx.jax_device()
     t0 = time.perf_counter()
     # Variant "nocb": no batch_end_callback at all (no per-step metric snapshots, no timing of
     # the first step), to show what the callback costs.

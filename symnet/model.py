@@ -344,6 +344,9 @@ class FeedForward:
                 seen = nbatch * batch_size
                 logger.info("Epoch[%d] Resetting Data Iterator", epoch)
                 data.reset()
+                if epoch + 1 < end_epoch:
+                    # While the device finishes this epoch, not after the reads below.
+                    session.prefetch_epoch(data, resident, eval_metric)
             if resident is None:
                 session.new_epoch()
             while resident is None:

@@ -81,6 +81,16 @@ def next_key_bits() -> np.ndarray:
         return _key_stream().integers(0, 2 ** 32, size=2, dtype=np.uint32)
 
 
+def peek_key_bits() -> np.ndarray:
+    """The bits :func:`next_key_bits` will return next, without advancing the stream."""
+    with _lock:
+        gen = _key_stream()
+        saved = gen.bit_generator.state
+        bits = gen.integers(0, 2 ** 32, size=2, dtype=np.uint32)
+        gen.bit_generator.state = saved
+        return bits
+
+
 def np_rng() -> np.random.RandomState:
     """Return the host numpy generator seeded by :func:`seed` (shared, stateful)."""
     with _lock:

@@ -10,6 +10,7 @@ its first axis, so the same code runs data-parallel under a ``jax.sharding.Mesh`
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import logging
@@ -274,14 +275,15 @@ class Trainer:
         return fn
 
     def train_steps_scan(self, optimizer: Any, metric: Any, steps: int,
-                         snapshots: bool) -> Callable:
+                         snapshots: bool, skip: bool = True) -> Callable:
         """``steps`` resident training steps in one ``lax.scan`` (one dispatch).
 
         ``jit(state, arrays, indices, pads, count, key) -> (state, snaps)``: runs plan rows
-        from ``state.cursor`` on; rows at or past ``count`` leave the state unchanged.
+        from ``state.cursor`` on; rows at or past ``count`` leave the state unchanged (unless
+        ``skip`` is False: for epochs whose dispatches are all full, every row runs).
         ``snaps`` stacks the metric state after each step when ``snapshots``.
         """
-        key = ("scan", id(optimizer), id(metric), steps, snapshots)
+        key = ("scan", id(optimizer), id(metric), steps, snapshots, skip)
         fn = self._cache.get(key)
         if fn is None:
             def run(state, arrays, indices, pads, count, key):
@@ -289,7 +291,7 @@ class Trainer:
 
                 def body(st, _):
                     new = self._resident_step(optimizer, metric, st, arrays, indices, pads, key,
-                                              count, self.scan_graph)
+                                              count if skip else None, self.scan_graph)
                     return new, (new.metric if snapshots else None)
 
                 return jax.lax.scan(body, state, None, length=steps)
@@ -391,6 +393,22 @@ class Trainer:
         return fn
 
 
+@dataclass
+class _Ahead:
+    """An epoch's inputs sent ahead (``Session.prefetch_epoch``) and what they were made from."""
+
+    plan: Tuple[np.ndarray, np.ndarray]
+    bits: np.ndarray
+    metric: Any
+    arrays: Any
+
+    def matches(self, plan: Tuple[np.ndarray, np.ndarray], bits: np.ndarray, metric: Any) -> bool:
+        device_metric = metric is not None and getattr(metric, "device_capable", False)
+        return (np.array_equal(self.bits, bits) and (self.metric is metric or not device_metric)
+                and all(a.shape == b.shape and np.array_equal(a, b)
+                        for a, b in zip(self.plan, plan)))
+
+
 class Session:
     """Device-resident training state for one bound graph, driven batch by batch."""
 
@@ -420,6 +438,8 @@ class Session:
         self._stashed: Any = None
         self.steps = 1
         self._warm: set = set()  # multi-step programs dispatched (compiled) already
+        self._ahead: Optional[_Ahead] = None  # the next epoch's transfers (prefetch_epoch)
+        self._whole: Optional[bool] = None  # scanned epochs run without skipping (see below)
         self.optimizer = None
         self._masks: Dict[int, jax.Array] = {}
         self._shapes: Dict[str, Any] = {
@@ -529,10 +549,20 @@ class Session:
             return 0
         device_metric = metric is not None and getattr(metric, "device_capable", False)
         from . import random as _random
-        # One transfer for everything the epoch needs (the device idles while the host
-        # prepares an epoch): the batch plan, a fresh key, the cursor and the batch count.
-        (idx, pad_arr), self._key, self.state.cursor, count_dev = self.placement.replicate(
-            (plan, _random.next_key_bits(), np.int32(0), np.int32(count)))
+        bits = _random.next_key_bits()
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.matches(plan, bits, metric):
+            # Sent while the device finished the last epoch (prefetch_epoch), and still what
+            # this epoch needs: no transfer now.
+            (idx, pad_arr), self._key, self.state.cursor, count_dev, fresh = ahead.arrays
+            if device_metric and metric.device_pending() is None:
+                self._stashed = fresh
+                metric.device_stash(fresh)
+        else:
+            # One transfer for everything the epoch needs: the batch plan, a fresh key, the
+            # cursor and the batch count.
+            (idx, pad_arr), self._key, self.state.cursor, count_dev = self.placement.replicate(
+                (plan, bits, np.int32(0), np.int32(count)))
         dev_metric = metric if device_metric else None
 
         def plain_steps(n: int) -> None:
@@ -548,10 +578,21 @@ class Session:
 
         if self.steps <= 1:
             plain_steps(count)
+            self._read_ahead(metric)
             return count
         k = self.steps
         snapshots = device_metric and want_metric
-        multi = self.trainer.train_steps_scan(self.optimizer, dev_metric, k, snapshots)
+        if self._whole is None:
+            # Epochs of whole dispatches (a batch count that is a multiple of k, and the same
+            # every epoch: not roll_over) need no skipping of steps past the end, which costs a
+            # select over the whole state every step (GPUs, CPU graphs without convolutions;
+            # ~2% of LeNet's step on an H100). Decided once, so the step compiles once per fit.
+            self._whole = (self.trainer.skip_by_select
+                           and self.trainer.scan_graph is self.trainer.graph
+                           and count % k == 0
+                           and getattr(data, "last_batch_handle", None) != "roll_over")
+        multi = self.trainer.train_steps_scan(self.optimizer, dev_metric, k, snapshots,
+                                              skip=not (self._whole and count % k == 0))
         start = 0
         if multi not in self._warm and self.trainer.scan_graph is not self.trainer.graph:
             # Warm start: the fit's first dispatch is one plain step, which compiles in about
@@ -590,7 +631,42 @@ class Session:
                     final = jax.tree_util.tree_map(
                         lambda x, y: x - y, rows.row(last - b0 - 1), rows.row(base))
                     self._stash(metric, self.placement.replicate(final))
+        self._read_ahead(metric)
         return count
+
+    def _read_ahead(self, metric: Any) -> None:
+        """Start copying what the host reads at an epoch's end (the finite check, the metric)
+        as soon as the device has it, while the host goes on (on a GPU each read is a round
+        trip of ~0.5 ms otherwise, after the device has finished)."""
+        pending = metric.device_pending() if getattr(metric, "device_capable", False) else None
+        for leaf in jax.tree_util.tree_leaves((self.state.bad_batch, pending)):
+            if isinstance(leaf, jax.Array) and not leaf.is_deleted():
+                leaf.copy_to_host_async()
+
+    def prefetch_epoch(self, data: Any, arrays: Arrays, metric: Any = None) -> None:
+        """Send the next epoch's batch plan, key and fresh metric state to the device now.
+
+        Called right after ``data.reset()`` while the device still runs the epoch just
+        dispatched, so that the next ``train_epoch_resident`` starts without a transfer (the
+        device idled ~2.5 ms per epoch boundary on a GPU). Nothing is consumed: the plan comes
+        from a copy of the iterator and the key is peeked, and both are used only if they are
+        still exactly what that epoch draws (a callback that resets the iterator or draws a
+        key in between just costs the transfer again).
+        """
+        from . import random as _random
+        if not hasattr(data, "epoch_indices"):
+            return
+        count, _, plan = self._plan(copy.copy(data), arrays, None, multiple=self.steps,
+                                    place=False)
+        if count == 0:
+            return
+        bits = _random.peek_key_bits()
+        device_metric = metric is not None and getattr(metric, "device_capable", False)
+        with jax.transfer_guard("allow"):
+            fresh = metric.device_init() if device_metric else None
+            placed = self.placement.replicate(
+                (plan, bits, np.int32(0), np.int32(count), fresh))
+        self._ahead = _Ahead(plan, bits, metric if device_metric else None, placed)
 
     def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1,
               place: bool = True):

@@ -35,8 +35,8 @@ def _skipping(select):
     return mock.patch.object(symnet.trainer, "SKIP_BY_SELECT", select)
 
 
-def _fit(steps, handle="pad", dropout=False, callback=None, epochs=3, select=None):
-    x, y = _data()
+def _fit(steps, handle="pad", dropout=False, callback=None, epochs=3, select=None, n=53):
+    x, y = _data(n)
     mx.random.seed(7)
     it = mx.io.NDArrayIter(x, y, 10, shuffle=False, last_batch_handle=handle)
     model = mx.model.FeedForward(_mlp(dropout), num_epoch=epochs, learning_rate=0.5,
@@ -62,6 +62,76 @@ def test_multi_step_dispatch_equals_single_steps(handle, dropout, select):
         np.testing.assert_allclose(many.arg_params[name].asnumpy(), value.asnumpy(),
                                    rtol=1e-5, atol=1e-6, err_msg=name)
     assert many._trainer.compile_count == 1  # the scan, whatever the epoch's batch count
+
+
+@pytest.mark.parametrize("handle", ["pad", "roll_over"])
+def test_whole_dispatch_epochs_run_without_skipping(handle):
+    # 60 samples, batches of 10, 3 steps a dispatch: every dispatch is full, so the scanned
+    # step runs without the select that skips past-end steps; not under roll_over, whose
+    # batch count may change from epoch to epoch.
+    one = _fit(1, handle, dropout=True, n=60)
+    many = _fit(3, handle, dropout=True, select=True, n=60)
+    skips = [key[-1] for key in many._trainer._cache if key[0] == "scan"]
+    assert skips == [handle == "roll_over"]
+    assert many._trainer.compile_count == 1
+    assert many.history[-1]["train"] == pytest.approx(one.history[-1]["train"], rel=1e-6)
+    for name, value in one.arg_params.items():
+        np.testing.assert_allclose(many.arg_params[name].asnumpy(), value.asnumpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def _fit_shuffled(prefetch, epoch_end=None, steps=4):
+    """3 epochs of a shuffling iterator with dropout, ``epoch_end(iterator, epoch)`` called at
+    each epoch's end; (model, whether each epoch found its inputs sent ahead still valid)."""
+    x, y = _data()
+    mx.random.seed(11)
+    np.random.seed(5)
+    it = mx.io.NDArrayIter(x, y, 10, shuffle=True)
+    model = mx.model.FeedForward(_mlp(dropout=True), num_epoch=3, learning_rate=0.5,
+                                 steps_per_execution=steps, initializer=mx.init.Xavier())
+    used = []
+    matches = symnet.trainer._Ahead.matches
+
+    def spy(self, *args):
+        used.append(matches(self, *args))
+        return used[-1]
+
+    callback = None if epoch_end is None else (lambda epoch, *_: epoch_end(it, epoch))
+    with mock.patch.object(symnet.trainer._Ahead, "matches", spy):
+        if prefetch:
+            model.fit(it, epoch_end_callback=callback)
+        else:
+            with mock.patch.object(symnet.trainer.Session, "prefetch_epoch"):
+                model.fit(it, epoch_end_callback=callback)
+    return model, used
+
+
+@pytest.mark.parametrize("steps", [1, 4])
+def test_next_epoch_sent_ahead_changes_nothing(steps):
+    # FeedForward.fit sends the next epoch's plan, key and metric state while the device
+    # finishes an epoch; the results are those of sending them when the epoch starts.
+    ahead, used = _fit_shuffled(True, steps=steps)
+    plain, unused = _fit_shuffled(False, steps=steps)
+    assert used == [True, True] and unused == []
+    assert [h["train"] for h in ahead.history] == [h["train"] for h in plain.history]
+    for name, value in plain.arg_params.items():
+        np.testing.assert_array_equal(ahead.arg_params[name].asnumpy(), value.asnumpy(),
+                                      err_msg=name)
+
+
+def test_next_epoch_sent_ahead_is_dropped_when_a_callback_reshuffles_or_draws_a_key():
+    def epoch_end(it, epoch):
+        if epoch == 0:
+            it.reset()  # a new order for epoch 1
+        else:
+            mx.random.uniform(shape=(1,))  # epoch 2's key is not the one sent ahead
+
+    ahead, used = _fit_shuffled(True, epoch_end)
+    plain, _ = _fit_shuffled(False, epoch_end)
+    assert used == [False, False]
+    for name, value in plain.arg_params.items():
+        np.testing.assert_array_equal(ahead.arg_params[name].asnumpy(), value.asnumpy(),
+                                      err_msg=name)
 
 
 def test_callbacks_see_mxnet_batch_numbering_and_metrics_with_multi_step(caplog):
