@@ -40,6 +40,7 @@ PYTHON = {
     "symnet-spe10": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-cond": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-nocb": os.environ.get("SYMNET_PY", sys.executable),
+    "symnet-prev": os.environ.get("SYMNET_PY", sys.executable),
     "jax": os.environ.get("SYMNET_PY", sys.executable),
     "jax-tuned": os.environ.get("SYMNET_PY", sys.executable),
     "jax-shuffle": os.environ.get("SYMNET_PY", sys.executable),
@@ -51,18 +52,20 @@ PYTHON = {
 SCRIPT = {"symnet": "run_symnet.py", "symnet-spe1": "run_symnet.py",
           "symnet-noopt": "run_symnet.py", "symnet-nomicro": "run_symnet.py",
           "symnet-spe10": "run_symnet.py", "symnet-cond": "run_symnet.py",
-          "symnet-nocb": "run_symnet.py", "jax": "run_jax.py", "jax-tuned": "run_jax.py",
+          "symnet-nocb": "run_symnet.py", "symnet-prev": "run_symnet.py",
+          "jax": "run_jax.py", "jax-tuned": "run_jax.py",
           "jax-shuffle": "run_jax.py",
           "torch": "run_torch.py", "torch-1t": "run_torch.py",
           "mxnet": "run_mxnet.py", "keras": "run_keras.py"}
 VARIANT = {"jax-tuned": "tuned", "jax-shuffle": "shuffle", "symnet-spe1": "spe1",
            "symnet-nomicro": "nomicro", "symnet-spe10": "spe10",
-           "symnet-cond": "cond", "symnet-nocb": "nocb"}
+           "symnet-cond": "cond", "symnet-nocb": "nocb", "symnet-prev": "prev"}
 # The persistent compilation cache is off for every JAX-based process, so "first step" always
 # includes a full compile (the cache's effect is measured separately, see RESULTS.md).
 _NOCACHE = {"SYMNET_COMPILATION_CACHE": "0"}
 ENV = {"symnet": _NOCACHE, "symnet-spe1": _NOCACHE, "symnet-nomicro": _NOCACHE,
        "symnet-spe10": _NOCACHE, "symnet-cond": _NOCACHE, "symnet-nocb": _NOCACHE,
+       "symnet-prev": _NOCACHE,
        "symnet-noopt": dict(_NOCACHE, SYMNET_OPTIMIZE="none"),
        "jax": _NOCACHE, "jax-tuned": _NOCACHE, "jax-shuffle": _NOCACHE,
        "torch-1t": {"BENCH_TORCH_THREADS": "1"}, "mxnet": {"MXNET_SUBGRAPH_BACKEND": "NONE"},
@@ -86,12 +89,13 @@ MODEL_SYSTEMS = {
 #: micro-batches) and no MXNet (its CUDA builds predate this CUDA; see RESULTS.md). Opt-in
 #: (``--systems``) controls of symnet's GPU choices: symnet-spe1 (one step per dispatch),
 #: symnet-cond (``lax.cond`` instead of a select past an epoch's end), symnet-nocb (no batch
-#: callback, so no per-step metric snapshots); symnet-spe10 is the default there since.
+#: callback, so no per-step metric snapshots), symnet-prev (the epoch-boundary changes off);
+#: symnet-spe10 is the default there since.
 GPU_SYSTEMS = ["symnet", "jax", "jax-shuffle", "torch", "keras"]
 GPU_MODEL_SYSTEMS = {
     "mlp": ["symnet", "symnet-cond", "jax", "jax-shuffle", "torch", "keras"],
-    "lenet": ["symnet", "symnet-spe10", "symnet-cond", "symnet-nocb", "symnet-spe1", "jax",
-              "torch", "keras"],
+    "lenet": ["symnet", "symnet-prev", "symnet-spe10", "symnet-cond", "symnet-nocb",
+              "symnet-spe1", "jax", "torch", "keras"],
     "resnet20": ["symnet", "symnet-spe10", "symnet-nocb", "symnet-spe1", "jax", "torch"],
 }
 #: Targets of the "Speed" issue: (model, peer) -> minimum symnet / peer train ratio.

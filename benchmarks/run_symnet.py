@@ -4,7 +4,9 @@ Runs in the symnet venv (``.venv/bin/python benchmarks/run_symnet.py --model mlp
 Variants: ``""`` (NDArrayIter shuffle=True, as in the MXNet tutorial, symnet's defaults),
 ``noshuffle``, ``nocb`` (no batch_end_callback), ``spe<K>`` (``steps_per_execution=K``, e.g.
 ``spe1``: one plain step per dispatch, which reproduces MXNet's numbers; small conv graphs
-such as LeNet default to 10 scanned im2col steps on the CPU), ``bf16``
+such as LeNet default to 10 scanned im2col steps on the CPU), ``prev`` (the next epoch not sent
+ahead, no early reads, the past-end select kept in whole dispatches: the code before
+2026-11-23 08:10), ``bf16``
 (``compute_dtype='bfloat16'``). ``SYMNET_OPTIMIZE=none`` in the environment turns the CPU
 compiler passes off (bench.py's ``symnet-noopt``). ``resnet20`` is
 ``graphs.build('resnet-20-cifar')`` (3x28x28) with Xavier init.
@@ -79,6 +81,17 @@ def main() -> None:
     if args.variant == "cond":  # skip steps past the epoch's end by lax.cond, not a select
         import symnet.trainer
         symnet.trainer.SKIP_BY_SELECT = False
+    if args.variant == "prev":  # the epoch-boundary changes of 2026-11-23 08:10 off
+        import symnet.trainer
+        session_init = symnet.trainer.Session.__init__
+
+        def init(self, *a, **k):
+            session_init(self, *a, **k)
+            self._whole = False  # past-end steps skipped by select even in whole dispatches
+
+        symnet.trainer.Session.__init__ = init
+        symnet.trainer.Session.prefetch_epoch = lambda *a, **k: None
+        symnet.trainer.Session._read_ahead = lambda *a, **k: None
     if args.variant == "bf16":
         extra["compute_dtype"] = "bfloat16"
     if params:

@@ -43,7 +43,8 @@ def summarize(path: str, steps: int, top: int) -> str:
     data = jax.profiler.ProfileData.from_file(path)
     gpu = [p for p in data.planes if p.name.startswith("/device:GPU")]
     host = [p for p in data.planes if p.name.startswith("/host:CPU")]
-    python = [e for p in host for line in p.lines if line.name in ("python", "python3") for e in line.events]
+    python = [e for p in host for line in p.lines if line.name in ("python", "python3")
+              for e in line.events]
     totals, counts = collections.Counter(), collections.Counter()
     lines = collections.Counter()
     kernels = []
