@@ -105,7 +105,7 @@ class Trainer:
         """Args:
             compute_dtype: e.g. ``'bfloat16'``: forward and backward run in that type while the
                 parameters, optimizer state, auxiliary state and labels stay float32 (mixed
-                precision for accelerators; on AVX2 CPUs it is slower, so it is off by default).
+                precision for accelerators; on the CPUs measured it is slower, so it is off by default).
             backend: the platform of the devices the steps run on (``parallel.platform_of``;
                 default ``jax.default_backend()``): it picks the lowering.
         """
@@ -854,14 +854,14 @@ def _conv_nodes(symbol: Symbol) -> list:
 
 
 #: Largest im2col patch matrix (values per sample) of a convolution for which the scanned
-#: im2col step is the CPU default. Scanned vs plain NHWC step, 2-core AVX2 CPU
+#: im2col step is the CPU default. Scanned vs plain NHWC step, 2-core CPU
 #: (``benchmarks/run_extras.py steps``): torch_cnn (20k) 1.66x, LeNet (32k) 1.36x,
 #: torch_lenet5 (20k) 1.04x, puzzlelib_lenet5 (26k) 0.93x; ResNet-20 (113k) 0.83x.
 IM2COL_SCAN_MAX_PATCH = 65536
 
 #: Largest im2col patch matrix (bytes, one micro-batch) the scanned im2col step builds at once.
 #: Bigger batches are split into micro-batches whose gradients are added; the micro-batches'
-#: smaller patch matrices are written, read and scattered back in cache. On the 2-core AVX2 CPU:
+#: smaller patch matrices are written, read and scattered back in cache. On the 2-core CPU:
 #: LeNet at batch 100 (12.8 MB of conv2 patches, 2 micro-batches) 1.14-1.20x in an isolated
 #: scanned step, 1.14x (1.04-1.30) in ``FeedForward.fit`` (benchmarks/RESULTS.md);
 #: puzzlelib_lenet5 (10.2 MB) 1.11x; 8 MB nets split in 2 measured 1.00x, in 4 0.93x.
