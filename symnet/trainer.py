@@ -105,7 +105,7 @@ class Trainer:
         """Args:
             compute_dtype: e.g. ``'bfloat16'``: forward and backward run in that type while the
                 parameters, optimizer state, auxiliary state and labels stay float32 (mixed
-                precision for accelerators; on the CPUs measured it is slower, so it is off by default).
+                precision for accelerators; slower on the CPUs measured, so off by default).
             backend: the platform of the devices the steps run on (``parallel.platform_of``;
                 default ``jax.default_backend()``): it picks the lowering.
         """
