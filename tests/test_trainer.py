@@ -69,11 +69,20 @@ def test_whole_dispatch_epochs_run_without_skipping(handle):
     # 60 samples, batches of 10, 3 steps a dispatch: every dispatch is full, so the scanned
     # step runs without the select that skips past-end steps; not under roll_over, whose
     # batch count may change from epoch to epoch.
-    one = _fit(1, handle, dropout=True, n=60)
-    many = _fit(3, handle, dropout=True, select=True, n=60)
+    seen = {1: [], 3: []}
+
+    def callback(steps):
+        def read(param):
+            seen[steps].append((param.epoch, param.nbatch, param.eval_metric.get()[1]))
+        return read
+
+    one = _fit(1, handle, dropout=True, n=60, callback=callback(1))
+    many = _fit(3, handle, dropout=True, select=True, n=60, callback=callback(3))
     skips = [key[-1] for key in many._trainer._cache if key[0] == "scan"]
     assert skips == [handle == "roll_over"]
     assert many._trainer.compile_count == 1
+    assert [s[:2] for s in seen[3]] == [(e, b) for e in range(3) for b in range(1, 7)]
+    np.testing.assert_allclose([s[2] for s in seen[3]], [s[2] for s in seen[1]], rtol=1e-6)
     assert many.history[-1]["train"] == pytest.approx(one.history[-1]["train"], rel=1e-6)
     for name, value in one.arg_params.items():
         np.testing.assert_allclose(many.arg_params[name].asnumpy(), value.asnumpy(),
