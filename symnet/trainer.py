@@ -552,17 +552,13 @@ class Session:
         bits = _random.next_key_bits()
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead.matches(plan, bits, metric):
-            # Sent while the device finished the last epoch (prefetch_epoch), and still what
-            # this epoch needs: no transfer now.
-            (idx, pad_arr), self._key, self.state.cursor, count_dev, fresh = ahead.arrays
-            if device_metric and metric.device_pending() is None:
-                self._stashed = fresh
-                metric.device_stash(fresh)
+            placed = ahead.arrays  # sent while the device finished the last epoch
         else:
-            # One transfer for everything the epoch needs: the batch plan, a fresh key, the
-            # cursor and the batch count.
-            (idx, pad_arr), self._key, self.state.cursor, count_dev = self.placement.replicate(
-                (plan, bits, np.int32(0), np.int32(count)))
+            placed = self._send_epoch(plan, bits, count, None)
+        (idx, pad_arr), self._key, self.state.cursor, count_dev, fresh = placed
+        if fresh is not None and metric.device_pending() is None:
+            self._stashed = fresh
+            metric.device_stash(fresh)
         dev_metric = metric if device_metric else None
 
         def plain_steps(n: int) -> None:
@@ -664,9 +660,14 @@ class Session:
         device_metric = metric is not None and getattr(metric, "device_capable", False)
         with jax.transfer_guard("allow"):
             fresh = metric.device_init() if device_metric else None
-            placed = self.placement.replicate(
-                (plan, bits, np.int32(0), np.int32(count), fresh))
+        placed = self._send_epoch(plan, bits, count, fresh)
         self._ahead = _Ahead(plan, bits, metric if device_metric else None, placed)
+
+    def _send_epoch(self, plan, bits, count: int, fresh: Any) -> Any:
+        """One transfer for everything an epoch needs: the batch plan, its key, the cursor, the
+        batch count and (when sent ahead) a fresh metric state."""
+        with jax.transfer_guard("allow"):
+            return self.placement.replicate((plan, bits, np.int32(0), np.int32(count), fresh))
 
     def _plan(self, data: Any, arrays: Arrays, num_batch: Optional[int], multiple: int = 1,
               place: bool = True):
