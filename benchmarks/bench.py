@@ -41,7 +41,10 @@ PYTHON = {
     "symnet-cond": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-nocb": os.environ.get("SYMNET_PY", sys.executable),
     "symnet-prev": os.environ.get("SYMNET_PY", sys.executable),
+    "symnet-ynn": os.environ.get("SYMNET_PY", sys.executable),
     "jax": os.environ.get("SYMNET_PY", sys.executable),
+    "jax-xlaconv": os.environ.get("SYMNET_PY", sys.executable),
+    "jax-tuned-xlaconv": os.environ.get("SYMNET_PY", sys.executable),
     "jax-tuned": os.environ.get("SYMNET_PY", sys.executable),
     "jax-shuffle": os.environ.get("SYMNET_PY", sys.executable),
     "torch": os.environ.get("TORCH_PY", "/work/torchvenv/bin/python"),
@@ -53,37 +56,45 @@ SCRIPT = {"symnet": "run_symnet.py", "symnet-spe1": "run_symnet.py",
           "symnet-noopt": "run_symnet.py", "symnet-nomicro": "run_symnet.py",
           "symnet-spe10": "run_symnet.py", "symnet-cond": "run_symnet.py",
           "symnet-nocb": "run_symnet.py", "symnet-prev": "run_symnet.py",
-          "jax": "run_jax.py", "jax-tuned": "run_jax.py",
+          "symnet-ynn": "run_symnet.py",
+          "jax": "run_jax.py", "jax-tuned": "run_jax.py", "jax-xlaconv": "run_jax.py",
+          "jax-tuned-xlaconv": "run_jax.py",
           "jax-shuffle": "run_jax.py",
           "torch": "run_torch.py", "torch-1t": "run_torch.py",
           "mxnet": "run_mxnet.py", "keras": "run_keras.py"}
 VARIANT = {"jax-tuned": "tuned", "jax-shuffle": "shuffle", "symnet-spe1": "spe1",
            "symnet-nomicro": "nomicro", "symnet-spe10": "spe10",
-           "symnet-cond": "cond", "symnet-nocb": "nocb", "symnet-prev": "prev"}
+           "symnet-cond": "cond", "symnet-nocb": "nocb", "symnet-prev": "prev",
+           "jax-xlaconv": "xlaconv", "jax-tuned-xlaconv": "tuned+xlaconv"}
 # The persistent compilation cache is off for every JAX-based process, so "first step" always
 # includes a full compile (the cache's effect is measured separately, see RESULTS.md).
 _NOCACHE = {"SYMNET_COMPILATION_CACHE": "0"}
 ENV = {"symnet": _NOCACHE, "symnet-spe1": _NOCACHE, "symnet-nomicro": _NOCACHE,
        "symnet-spe10": _NOCACHE, "symnet-cond": _NOCACHE, "symnet-nocb": _NOCACHE,
-       "symnet-prev": _NOCACHE,
+       "symnet-prev": _NOCACHE, "symnet-ynn": dict(_NOCACHE, SYMNET_CPU_CONV="ynn"),
        "symnet-noopt": dict(_NOCACHE, SYMNET_OPTIMIZE="none"),
        "jax": _NOCACHE, "jax-tuned": _NOCACHE, "jax-shuffle": _NOCACHE,
+       "jax-xlaconv": _NOCACHE, "jax-tuned-xlaconv": _NOCACHE,
        "torch-1t": {"BENCH_TORCH_THREADS": "1"}, "mxnet": {"MXNET_SUBGRAPH_BACKEND": "NONE"},
        "keras": {"KERAS_BACKEND": "jax"}}
-ALL = ["symnet", "symnet-spe1", "symnet-nomicro", "symnet-noopt", "symnet-cond", "jax",
-       "jax-shuffle", "jax-tuned", "torch", "torch-1t", "mxnet", "keras"]
+ALL = ["symnet", "symnet-spe1", "symnet-nomicro", "symnet-noopt", "symnet-cond", "symnet-ynn",
+       "jax", "jax-shuffle", "jax-tuned", "jax-tuned-xlaconv", "jax-xlaconv", "torch",
+       "torch-1t", "mxnet", "keras"]
 #: Systems run per model (symnet-spe1, one plain step per dispatch as MXNet's numbers need,
 #: and symnet-nomicro, the scanned im2col step without micro-batches, only differ from the
 #: default on LeNet, whose default is the scanned im2col step in 2 micro-batches; jax-tuned
 #: differs from jax on LeNet only; jax-shuffle, the loop reshuffling every epoch as symnet's,
 #: MXNet's and Keras's iterators do, matters on the MLP only, where a step is 0.25 ms;
 #: symnet-cond, steps past an epoch's end skipped by ``lax.cond`` instead of the select the
-#: CPU now uses for graphs without convolutions, also only there).
+#: CPU now uses for graphs without convolutions, also only there). For the convolution graphs:
+#: symnet-ynn compiles with XLA's default YNNPACK convolutions (``SYMNET_CPU_CONV=ynn``), and
+#: jax-xlaconv / jax-tuned-xlaconv are the loops compiled with symnet's XLA options
+#: (``symnet.xla_options``), so that choice shows apart from the rest of the framework.
 MODEL_SYSTEMS = {
     "mlp": ["symnet", "symnet-cond", "jax", "jax-shuffle", "torch", "torch-1t", "mxnet",
             "keras"],
-    "lenet": [s for s in ALL if s not in ("jax-shuffle", "symnet-cond")],
-    "resnet20": ["symnet", "jax", "torch", "mxnet"],
+    "lenet": [s for s in ALL if s not in ("jax-shuffle", "symnet-cond", "jax-xlaconv")],
+    "resnet20": ["symnet", "symnet-ynn", "jax", "jax-xlaconv", "torch", "mxnet"],
 }
 #: On a GPU (``--device gpu``): no CPU-only variants (torch threads, the CPU compiler passes,
 #: micro-batches) and no MXNet (its CUDA builds predate this CUDA; see RESULTS.md). Opt-in

@@ -12,9 +12,15 @@ the jitted step from the data set on the device (the default loop reuses pre-spl
 optimized graph symnet trains; ``--variant plain`` uses ``optimize='none'``) inside this file's
 own jitted optax step, so symnet / jax there measures the framework around the graph only.
 BatchNorm statistics are carried as a second state.
+
+A ``+xlaconv`` suffix (``xlaconv``, ``tuned+xlaconv``) compiles the loop's programs with the XLA
+options symnet uses for convolution graphs on the CPU (``symnet.xla_options``: XLA's own
+convolution kernels instead of YNNPACK's), so the effect of that choice can be told apart
+from the rest of the framework.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -33,14 +39,17 @@ def main() -> None:
     from jax import lax
 
     x, y, params = common.load(args.data, args.model, args.n)
-    tuned = args.variant == "tuned"
+    tokens = set(args.variant.split("+")) - {""}
+    tuned = "tuned" in tokens
+    shuffle = "shuffle" in tokens
+    plain = "plain" in tokens
     aux = {}
     if args.model == "resnet20":
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         import graphs
         from symnet.compiler import compile_symbol
         sym = graphs.build("resnet-20-cifar")
-        graph = compile_symbol(sym, "none" if args.variant == "plain" else "auto")
+        graph = compile_symbol(sym, "none" if plain else "auto")
         shapes, _, aux_shapes = sym.infer_shape(data=(common.BATCH,) + x.shape[1:])
         rng = np.random.RandomState(0)
         for name, shp in zip(sym.list_arguments(), shapes):
@@ -55,6 +64,13 @@ def main() -> None:
                 params[name] = np.zeros(shp, np.float32)
         for name, shp in zip(sym.list_auxiliary_states(), aux_shapes):
             aux[name] = np.ones(shp, np.float32) if "var" in name else np.zeros(shp, np.float32)
+
+    jit_opts = None
+    if "xlaconv" in tokens:
+        import symnet as mx
+        from symnet.xla_options import compiler_options
+        conv_sym = mx.sym.Convolution(mx.sym.Variable("d"), kernel=(3, 3), num_filter=1)
+        jit_opts = compiler_options(jax.default_backend(), conv_sym) or None
 
     def conv(h, w, b):
         if tuned:  # NHWC activations, OIHW weights transposed inside the step
@@ -103,9 +119,9 @@ def main() -> None:
             upd, opt = tx.update(g, opt, p)
             return optax.apply_updates(p, upd), opt, new_a, outs[0]
 
-        graph_step = jax.jit(graph_step, donate_argnums=(0, 1, 2))
+        graph_step = jax.jit(graph_step, donate_argnums=(0, 1, 2), compiler_options=jit_opts)
 
-        @jax.jit
+        @functools.partial(jax.jit, compiler_options=jit_opts)
         def graph_predict(p, a, xb):
             outs, _ = graph.apply({**p, "data": xb,
                                    "softmax_label": jnp.zeros(xb.shape[0])}, a, None, False)
@@ -115,7 +131,7 @@ def main() -> None:
         logits = forward(p, xb)
         return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
 
-    @jax.jit
+    @functools.partial(jax.jit, compiler_options=jit_opts)
     def predict(p, xb):
         return jax.nn.softmax(forward(p, xb))
 
@@ -125,7 +141,7 @@ def main() -> None:
         return optax.apply_updates(p, upd), opt, loss
 
     step_fn = step
-    step = jax.jit(step, donate_argnums=(0, 1))
+    step = jax.jit(step, donate_argnums=(0, 1), compiler_options=jit_opts)
     nb = args.n // common.BATCH
     # The first-step clock starts with the runtime up (CUDA's start-up is no step's cost) and
     # the data and parameters on the host, as symnet's starts at ``fit``: both clocks include
@@ -151,7 +167,7 @@ def main() -> None:
         def predict(p, xb):
             return graph_predict(p, a, xb)
 
-    if args.variant == "shuffle":
+    if shuffle:
         # The same work as the MXNet tutorial's NDArrayIter(shuffle=True): a fresh order every
         # epoch (host permutation), each batch gathered inside the jitted step from the whole
         # data set on the device.
@@ -160,7 +176,7 @@ def main() -> None:
         x_all, y_all = jax.device_put(x), jax.device_put(y.astype(ytype))
         gathered = jax.jit(lambda p, opt, xa, ya, idx: step_fn(
             p, opt, jnp.take(xa, idx, axis=0), jnp.take(ya, idx, axis=0)),
-            donate_argnums=(0, 1))
+            donate_argnums=(0, 1), compiler_options=jit_opts)
 
         def step(p, opt, idx):
             return gathered(p, opt, x_all, y_all, idx)
@@ -172,7 +188,7 @@ def main() -> None:
         if args.trace and epoch == common.TRACE_EPOCH:
             jax.profiler.start_trace(args.trace)
         te = time.perf_counter()
-        if args.variant == "shuffle":
+        if shuffle:
             perm = order.permutation(args.n).astype(np.int32).reshape(nb, -1)
             batches = [(b,) for b in jax.device_put(list(perm))]
         else:

@@ -8,7 +8,8 @@ such as LeNet default to 10 scanned im2col steps on the CPU), ``prev`` (the next
 ahead, no early reads, the past-end select kept in whole dispatches: the code before
 2026-11-23 08:10), ``bf16``
 (``compute_dtype='bfloat16'``). ``SYMNET_OPTIMIZE=none`` in the environment turns the CPU
-compiler passes off (bench.py's ``symnet-noopt``). ``resnet20`` is
+compiler passes off (bench.py's ``symnet-noopt``); ``SYMNET_CPU_CONV=ynn`` keeps XLA's
+YNNPACK convolutions (``symnet-ynn``, see ``symnet.xla_options``). ``resnet20`` is
 ``graphs.build('resnet-20-cifar')`` (3x28x28) with Xavier init.
 ``--profile FILE`` additionally runs one more epoch under cProfile and writes its stats.
 """
@@ -142,6 +143,7 @@ def main() -> None:
     if args.variant == "nocb":
         first["t"] = float("nan")
     steps = model._session.steps  # predict below replaces the session
+    xla_options = model._session.trainer.compiler_options
     epoch_times = [h["time"] for h in model.history]
     acc = model.history[-1]["train"].get("accuracy")
 
@@ -173,7 +175,7 @@ def main() -> None:
                 jax=jax.__version__, steps=steps, platform=ctx.jax_device().platform,
                 device_kind=ctx.jax_device().device_kind,
                 optimize=os.environ.get("SYMNET_OPTIMIZE", "default"),
-                cache=compilation_cache_dir())
+                xla_options=xla_options, cache=compilation_cache_dir())
 
 if __name__ == "__main__":
     main()

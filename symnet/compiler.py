@@ -18,6 +18,7 @@ import numpy as np
 from .base import GraphError
 from .ops.registry import LowerCtx, Op
 from .symbol.symbol import Node, Symbol
+from .xla_options import compiler_options
 
 __all__ = ["Graph", "compile_symbol"]
 
@@ -58,8 +59,10 @@ def _with_custom_grad(op: Op, params: Any, is_train: bool):
 class Graph:
     """A symbol prepared for execution: node order, input names, cached jitted functions."""
 
-    def __init__(self, sym: Symbol) -> None:
+    def __init__(self, sym: Symbol, compiler_options: Optional[Dict[str, str]] = None) -> None:
         self.symbol = sym
+        #: XLA options of the jitted forms (``symnet.xla_options``; None: XLA's defaults).
+        self.compiler_options = compiler_options or None
         self.order: List[Node] = sym._topo()
         self.arg_names: List[str] = sym.list_arguments()
         self.aux_names: List[str] = sym.list_auxiliary_states()
@@ -124,7 +127,8 @@ class Graph:
         key = ("fwd", bool(is_train))
         fn = self._jit.get(key)
         if fn is None:
-            fn = self._jit[key] = jax.jit(functools.partial(self._fwd, is_train=bool(is_train)))
+            fn = self._jit[key] = jax.jit(functools.partial(self._fwd, is_train=bool(is_train)),
+                                          compiler_options=self.compiler_options)
         return fn
 
     def _fwd(self, args, aux, rng, is_train):
@@ -154,7 +158,7 @@ class Graph:
                 (grads,) = vjp(cots)
                 return outs, new_aux, grads
 
-            fn = self._jit[key] = jax.jit(run)
+            fn = self._jit[key] = jax.jit(run, compiler_options=self.compiler_options)
         return fn
 
 
@@ -179,10 +183,11 @@ def compile_symbol(sym: Symbol, optimize: str = "auto", scan: bool = False,
     backend = backend or jax.default_backend()
     if optimize == "auto":
         optimize = passes.choose(sym, backend, scan)
-    key = ("graph", optimize)
+    options = compiler_options(backend, sym)
+    key = ("graph", optimize, tuple(sorted(options.items())))
     graph = sym._cache.get(key)
     if graph is None:
-        graph = sym._cache[key] = Graph(passes.optimize(sym, backend, optimize))
+        graph = sym._cache[key] = Graph(passes.optimize(sym, backend, optimize), options)
         graph.source = sym
         graph.mode = optimize
     return graph

@@ -25,6 +25,7 @@ from .base import GraphError, ParamError, ShapeError, SymnetError, shape_str
 from .compiler import Graph, compile_symbol
 from .ndarray import NDArray
 from .symbol.symbol import Symbol
+from .xla_options import compiler_options
 
 __all__ = ["Trainer", "NonFiniteError", "batch_arrays"]
 
@@ -114,6 +115,8 @@ class Trainer:
         self.backend = backend or jax.default_backend()
         self.graph: Graph = compile_symbol(symbol, backend=self.backend)
         self.scan_graph: Graph = compile_symbol(symbol, scan=True, backend=self.backend)
+        #: XLA options every program of this trainer compiles with (``symnet.xla_options``).
+        self.compiler_options = compiler_options(self.backend, symbol)
         #: Whether the plain lowering runs well inside a loop: XLA:CPU runs convolutions in a
         #: while body 6-15x slower (docs: the CPU convolution notes), so not for those.
         self.loops_well = self.backend != "cpu" or not _conv_nodes(symbol)
@@ -157,6 +160,9 @@ class Trainer:
         return {n: (jnp.full_like(v, self.pinned[n]) if n in self.pinned else v)
                 for n, v in params.items()}
 
+    def _jit(self, fn: Callable, **kw: Any) -> Callable:
+        return jax.jit(fn, compiler_options=self.compiler_options or None, **kw)
+
     # ---- step builders ------------------------------------------------------------------------
     def train_step(self, optimizer: Any, metric: Any) -> Callable:
         """``jit(state, inputs, mask, key, nbatch) -> (state, outputs)`` (state donated).
@@ -174,7 +180,7 @@ class Trainer:
             return self._train_core(optimizer, metric, use_metric, state, inputs, mask, key,
                                     nbatch)
 
-        fn = self._cache[key] = jax.jit(step, donate_argnums=(0,))
+        fn = self._cache[key] = self._jit(step, donate_argnums=(0,))
         return fn
 
     def _train_core(self, optimizer, metric, use_metric, state: TrainState, inputs: Arrays,
@@ -271,7 +277,7 @@ class Trainer:
                 self.compile_count += 1
                 return self._resident_step(optimizer, metric, state, arrays, indices, pads, key)
 
-            fn = self._cache[key] = jax.jit(step, donate_argnums=(0,))
+            fn = self._cache[key] = self._jit(step, donate_argnums=(0,))
         return fn
 
     def train_steps_scan(self, optimizer: Any, metric: Any, steps: int,
@@ -296,7 +302,7 @@ class Trainer:
 
                 return jax.lax.scan(body, state, None, length=steps)
 
-            fn = self._cache[key] = jax.jit(run, donate_argnums=(0,))
+            fn = self._cache[key] = self._jit(run, donate_argnums=(0,))
         return fn
 
     def eval_step(self, metric: Any) -> Callable:
@@ -316,7 +322,7 @@ class Trainer:
                                               list(outs), mask)
             return mstate, outs
 
-        fn = self._cache[key] = jax.jit(step)
+        fn = self._cache[key] = self._jit(step)
         return fn
 
     def predict_step(self) -> Callable:
@@ -335,7 +341,7 @@ class Trainer:
                 outs, _ = graph.apply(feed, aux, None, False)
                 return outs
 
-            fn = self._cache["predict"] = jax.jit(step)
+            fn = self._cache["predict"] = self._jit(step)
         return fn
 
     def _gather_forward(self, metric, params, fixed, aux, mstate, arrays, indices, pads, b):
@@ -367,7 +373,7 @@ class Trainer:
                 return self._gather_forward(metric, params, fixed, aux, mstate, arrays, indices,
                                             pads, b)
 
-            fn = self._cache[key] = jax.jit(step)
+            fn = self._cache[key] = self._jit(step)
         return fn
 
     def gather_all(self, metric: Any, count: int, collect: bool) -> Callable:
@@ -389,7 +395,7 @@ class Trainer:
 
                 return jax.lax.scan(body, mstate, jnp.arange(count))
 
-            fn = self._cache[key] = jax.jit(run)
+            fn = self._cache[key] = self._jit(run)
         return fn
 
 
