@@ -861,9 +861,10 @@ def _conv_nodes(symbol: Symbol) -> list:
 
 
 #: Largest im2col patch matrix (values per sample) of a convolution for which the scanned
-#: im2col step is the CPU default. Scanned vs plain NHWC step, 2-core CPU
-#: (``benchmarks/run_extras.py steps``): torch_cnn (20k) 1.66x, LeNet (32k) 1.36x,
-#: torch_lenet5 (20k) 1.04x, puzzlelib_lenet5 (26k) 0.93x; ResNet-20 (113k) 0.83x.
+#: im2col step is the CPU default. Scanned vs plain NHWC step, 2-core CPU, XLA's own
+#: convolution kernels (``benchmarks/run_extras.py steps``): torch_cnn (20k) 1.75x,
+#: torch_lenet5 (20k) 1.52x, LeNet (32k) 1.10x, puzzlelib_lenet5 (26k) 0.90x; ResNet-20 (113k)
+#: 0.76x.
 IM2COL_SCAN_MAX_PATCH = 65536
 
 #: Largest im2col patch matrix (bytes, one micro-batch) the scanned im2col step builds at once.
