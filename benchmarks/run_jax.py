@@ -67,10 +67,8 @@ def main() -> None:
 
     jit_opts = None
     if "xlaconv" in tokens:
-        import symnet as mx
-        from symnet.xla_options import compiler_options
-        conv_sym = mx.sym.Convolution(mx.sym.Variable("d"), kernel=(3, 3), num_filter=1)
-        jit_opts = compiler_options(jax.default_backend(), conv_sym) or None
+        from symnet.xla_options import conv_graph_options
+        jit_opts = conv_graph_options(jax.default_backend()) or None
 
     def conv(h, w, b):
         if tuned:  # NHWC activations, OIHW weights transposed inside the step

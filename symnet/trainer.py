@@ -25,7 +25,7 @@ from .base import GraphError, ParamError, ShapeError, SymnetError, shape_str
 from .compiler import Graph, compile_symbol
 from .ndarray import NDArray
 from .symbol.symbol import Symbol
-from .xla_options import compiler_options
+from .xla_options import conv_nodes as _conv_nodes
 
 __all__ = ["Trainer", "NonFiniteError", "batch_arrays"]
 
@@ -116,7 +116,7 @@ class Trainer:
         self.graph: Graph = compile_symbol(symbol, backend=self.backend)
         self.scan_graph: Graph = compile_symbol(symbol, scan=True, backend=self.backend)
         #: XLA options every program of this trainer compiles with (``symnet.xla_options``).
-        self.compiler_options = compiler_options(self.backend, symbol)
+        self.compiler_options = self.graph.compiler_options
         #: Whether the plain lowering runs well inside a loop: XLA:CPU runs convolutions in a
         #: while body 6-15x slower (docs: the CPU convolution notes), so not for those.
         self.loops_well = self.backend != "cpu" or not _conv_nodes(symbol)
@@ -161,7 +161,7 @@ class Trainer:
                 for n, v in params.items()}
 
     def _jit(self, fn: Callable, **kw: Any) -> Callable:
-        return jax.jit(fn, compiler_options=self.compiler_options or None, **kw)
+        return jax.jit(fn, compiler_options=self.compiler_options, **kw)
 
     # ---- step builders ------------------------------------------------------------------------
     def train_step(self, optimizer: Any, metric: Any) -> Callable:
@@ -852,12 +852,6 @@ def check_steps(value: Any, where: str) -> Optional[int]:
         raise ParamError(f"{where}: steps_per_execution must be a positive integer (training "
                          f"steps per dispatch) or None to choose per graph; received {value!r}")
     return int(value)
-
-
-def _conv_nodes(symbol: Symbol) -> list:
-    """The graph's Convolution and Deconvolution nodes."""
-    return [n for n in symbol._topo()
-            if n.op is not None and n.op.name in ("Convolution", "Deconvolution")]
 
 
 #: Largest im2col patch matrix (values per sample) of a convolution for which the scanned

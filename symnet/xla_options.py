@@ -20,7 +20,7 @@ import numpy as np
 
 from .symbol.symbol import Symbol
 
-__all__ = ["compiler_options", "has_convolution"]
+__all__ = ["compiler_options", "conv_graph_options", "conv_nodes"]
 
 #: YNNPACK fusions without convolutions (XLA's default list is INDIVIDUAL_DOT,
 #: INDIVIDUAL_CONVOLUTION, REDUCE in jaxlib 0.10).
@@ -28,10 +28,10 @@ _CPU_CONV_BY_XLA = {"xla_cpu_experimental_ynn_fusion_type":
                     "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"}
 
 
-def has_convolution(symbol: Symbol) -> bool:
-    """Whether the graph has a Convolution or Deconvolution node."""
-    return any(n.op is not None and n.op.name in ("Convolution", "Deconvolution")
-               for n in symbol._topo())
+def conv_nodes(symbol: Symbol) -> list:
+    """The graph's Convolution and Deconvolution nodes."""
+    return [n for n in symbol._topo()
+            if n.op is not None and n.op.name in ("Convolution", "Deconvolution")]
 
 
 @functools.lru_cache(maxsize=None)
@@ -46,11 +46,14 @@ def _accepted(items: tuple) -> bool:
     return True
 
 
-def compiler_options(backend: str, symbol: Symbol) -> Dict[str, str]:
-    """The ``compiler_options`` for jitting ``symbol``'s programs on ``backend`` ({}: defaults)."""
+def conv_graph_options(backend: str) -> Dict[str, str]:
+    """The ``compiler_options`` for programs with convolutions on ``backend`` ({}: defaults)."""
     if backend != "cpu" or os.environ.get("SYMNET_CPU_CONV", "").lower() == "ynn":
-        return {}
-    if not has_convolution(symbol):
         return {}
     items = tuple(sorted(_CPU_CONV_BY_XLA.items()))
     return dict(items) if _accepted(items) else {}
+
+
+def compiler_options(backend: str, symbol: Symbol) -> Dict[str, str]:
+    """The ``compiler_options`` for jitting ``symbol``'s programs on ``backend`` ({}: defaults)."""
+    return conv_graph_options(backend) if conv_nodes(symbol) else {}

@@ -68,7 +68,8 @@ def test_cpu_conv_programs_compile_without_ynnpack_convolutions(monkeypatch):
     if not trainer.compiler_options:
         pytest.skip("this jaxlib does not take the option")
     graph = compile_symbol(sym, backend="cpu")
-    assert graph.compiler_options == trainer.compiler_options
+    assert trainer.compiler_options == graph.compiler_options
+    assert graph.compiler_options == xla_options.conv_graph_options("cpu")
     rng = np.random.RandomState(0)
     args = {"data": rng.rand(8, 16, 8, 8).astype(np.float32),
             "conv_weight": rng.rand(32, 16, 3, 3).astype(np.float32) * 0.1,
