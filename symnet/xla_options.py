@@ -1,10 +1,10 @@
 """XLA compile options for symnet's programs, chosen per backend and graph from measurement.
 
-XLA:CPU (jaxlib 0.10) hands convolutions to YNNPACK by default. On the CPU measured (2-core
-AVX-512 VM, benchmarks/RESULTS.md) XLA's own convolution kernels train ResNet-20 1.23x and
-LeNet's plain NHWC step 1.5x faster, so symnet compiles graphs with convolutions on the CPU
-with YNNPACK kept for what it does by default besides: dots and reductions. Graphs without
-convolutions and other backends compile with XLA's defaults.
+XLA:CPU (jaxlib 0.10) hands convolutions to YNNPACK by default. On the CPUs measured (2-core
+VMs, benchmarks/RESULTS.md) XLA's own convolution kernels train ResNet-20 1.23x (AVX-512) and
+1.77x (AVX2) faster, and LeNet's plain NHWC step 1.5x (AVX-512), so symnet compiles graphs
+with convolutions on the CPU with YNNPACK kept for what it does by default besides: dots and
+reductions. Graphs without convolutions and other backends compile with XLA's defaults.
 
 ``SYMNET_CPU_CONV=ynn`` keeps XLA's default (YNNPACK convolutions). A jaxlib that does not
 know the option compiles with its defaults.

@@ -123,7 +123,7 @@ def _patch_slices(x, geom):
     patches twice (conv2 of LeNet: 1.4 vs 2.0 ms for the patches and their dot on the
     2-core AVX2 host, benchmarks/RESULTS.md)."""
     kh, kw, sh, sw, dh, dw, oh, ow = geom
-    n, h, w, c = x.shape
+    n, _, w, c = x.shape
     if kh * kw == 1:
         return _patch_cols(x, geom)[0]
     bands = []
