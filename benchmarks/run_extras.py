@@ -7,6 +7,7 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
     .venv/bin/python benchmarks/run_extras.py compile               # Inception-v4 / -ResNet-v2
     .venv/bin/python benchmarks/run_extras.py steps  [--reps 2]    # plain vs scanned conv steps
     .venv/bin/python benchmarks/run_extras.py micro  [--reps 4]    # micro-batches in the scan
+    .venv/bin/python benchmarks/run_extras.py dots   [--reps 4]    # CPU matmul libraries
 
 - ``cache``: per pair, a fresh empty ``SYMNET_CACHE_DIR``; ``symnet train lenet --epochs 1
   --limit 1000`` runs twice in fresh processes (cold cache, then warm); wall time of each.
@@ -25,6 +26,12 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
   batch 200): the default scanned im2col step, whose batch ``micro_batches`` may split, vs the
   same step on the whole batch (``IM2COL_MICRO_BYTES`` raised), alternating; ``FeedForward.fit``
   train samples/s over epochs 2-3.
+- ``dots`` (CPU): the matmuls of the MLP's and LeNet's training steps (batch 100; LeNet's
+  im2col dots per micro-batch of 50), each timed inside a 50-step ``lax.scan`` (best of 9),
+  under XLA:CPU's three matmul paths: YNNPACK (XLA's default), XLA's own (Eigen) and oneDNN
+  (``xla_cpu_use_onednn`` with oneDNN dot fusions); then LeNet's ``FeedForward.fit`` (5,000
+  samples, 3 epochs) with symnet's XLA options as they are and with oneDNN's dot fusions
+  instead of YNNPACK's, alternating, train samples/s over epochs 2-3.
 """
 from __future__ import annotations
 
@@ -270,9 +277,99 @@ def micro(reps: int) -> None:
     print("EXTRAS_JSON " + json.dumps({"part": "micro", "rows": rows}))
 
 
+#: (name, lhs shape, rhs shape, lhs contracting dim, rhs contracting dim)
+DOT_SHAPES = [
+    ("MLP fc1 forward x @ W.T", (100, 784), (128, 784), 1, 1),
+    ("MLP fc1 weight gradient g.T @ x", (100, 128), (100, 784), 0, 0),
+    ("LeNet conv1 forward (K=25)", (28800, 25), (25, 20), 1, 0),
+    ("LeNet conv1 weight gradient", (28800, 25), (28800, 20), 0, 0),
+    ("LeNet conv2 forward (K=500)", (3200, 500), (500, 50), 1, 0),
+    ("LeNet conv2 weight gradient", (3200, 500), (3200, 50), 0, 0),
+    ("LeNet conv2 input gradient", (3200, 50), (500, 50), 1, 1),
+    ("LeNet fc1 forward", (100, 800), (500, 800), 1, 1),
+]
+ONEDNN_DOTS = {"xla_cpu_use_onednn": True,
+               "xla_cpu_experimental_onednn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT",
+               "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE"}
+
+
+def dots(reps: int) -> None:
+    import logging
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax import lax
+
+    import graphs
+    import symnet as mx
+    import symnet.xla_options as xo
+    from symnet.datasets.mnist import load_mnist
+    logging.disable(logging.INFO)
+    paths = {"YNNPACK (default)": {},
+             "XLA (Eigen)": {"xla_cpu_experimental_ynn_fusion_type": ""},
+             "oneDNN": dict(ONEDNN_DOTS)}
+    rng = np.random.RandomState(0)
+    out = []
+    print("| matmul | " + " | ".join(f"{p} us (GFLOP/s)" for p in paths) + " |\n"
+          + "|---" * (len(paths) + 1) + "|")
+    for name, ls, rs, lc, rc in DOT_SHAPES:
+        a = jnp.asarray(rng.rand(*ls).astype(np.float32))
+        b = jnp.asarray(rng.rand(*rs).astype(np.float32))
+        flops = 2 * ls[0] * ls[1] * rs[1 - rc]
+        cells = []
+        for opts in paths.values():
+            def loop(a, b):
+                def body(s, _):  # the carry feeds each dot, so none is hoisted out
+                    r = lax.dot_general(a, b + s * 1e-30, (((lc,), (rc,)), ((), ())))
+                    return s + r[0, 0], None
+                return lax.scan(body, jnp.float32(0), None, length=50)[0]
+            fn = jax.jit(loop, compiler_options=opts or None)
+            try:
+                fn(a, b).block_until_ready()
+            except Exception:  # noqa: BLE001 -- a jaxlib without this library or option
+                cells.append(None)
+                continue
+            best = min(_timed(lambda: fn(a, b).block_until_ready()) for _ in range(9)) / 50
+            cells.append(best)
+        out.append({"dot": name, "us": [c and c * 1e6 for c in cells]})
+        print(f"| {name} | " + " | ".join("n/a" if c is None else
+                                         f"{c * 1e6:,.0f} ({flops / c / 1e9:.0f})"
+                                         for c in cells) + " |")
+    m = load_mnist()
+    n = 5000
+    x = m["train_images"][:n, None].astype(np.float32) / 255.0
+    y = m["train_labels"][:n].astype(np.float32)
+    base = dict(xo._CPU_CONV_BY_XLA)
+    sps = {"symnet": [], "oneDNN dots": []}
+    for rep in range(max(1, reps)):
+        for mode in (("symnet", "oneDNN dots") if rep % 2 == 0 else ("oneDNN dots", "symnet")):
+            xo._CPU_CONV_BY_XLA.clear()
+            xo._CPU_CONV_BY_XLA.update(base if mode == "symnet" else ONEDNN_DOTS)
+            mx.random.seed(rep)
+            model = mx.model.FeedForward(graphs.build("lenet"), num_epoch=3, optimizer="sgd",
+                                         learning_rate=0.1, initializer=mx.init.Xavier())
+            model.fit(mx.io.NDArrayIter(x, y, 100, shuffle=True))
+            sps[mode].append(n * 2 / sum(h["time"] for h in model.history[1:]))
+    xo._CPU_CONV_BY_XLA.clear()
+    xo._CPU_CONV_BY_XLA.update(base)
+    ratio = statistics.median(p / q for p, q in zip(sps["oneDNN dots"], sps["symnet"]))
+    print("\n| LeNet fit (CPU) | samples/s |\n|---|---|")
+    for k, v in sps.items():
+        print(f"| {k} | {statistics.median(v):,.0f} ({min(v):,.0f}-{max(v):,.0f}) |")
+    print(f"| oneDNN / symnet, paired | {ratio:.2f} |")
+    print("EXTRAS_JSON " + json.dumps({"part": "dots", "dots": out, "lenet": sps}))
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["cache", "bf16", "compile", "steps", "micro"])
+    ap.add_argument("part", choices=["cache", "bf16", "compile", "steps", "micro", "dots"])
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=2)
@@ -286,6 +383,8 @@ def main() -> None:
         steps(args.reps)
     elif args.part == "micro":
         micro(args.reps)
+    elif args.part == "dots":
+        dots(args.reps)
     else:
         if os.environ.get("SYMNET_COMPILATION_CACHE") != "0":
             raise SystemExit("run with SYMNET_COMPILATION_CACHE=0 (time a real XLA compile)")
