@@ -457,6 +457,36 @@ def test_conv_nhwc_matches_mxnet(case, im2col):
     _assert_tree_close(grads, _golden(cid, "grad"), 1e-3, 1e-4, f"{cid} grad")
 
 
+ONE_CHANNEL = [  # (kernel, stride, dilate, pad): the one-channel im2col path's geometries
+    ((5, 5), (1, 1), (1, 1), (0, 0)),
+    ((3, 3), (2, 1), (1, 1), (1, 0)),
+    ((3, 3), (1, 1), (2, 1), (2, 1)),
+    ((1, 3), (1, 1), (1, 1), (0, 1)),
+    ((1, 1), (1, 1), (1, 1), (0, 0)),
+    ((5, 5), (3, 3), (1, 1), (2, 2)),
+]
+
+
+@pytest.mark.parametrize("geometry", ONE_CHANNEL, ids=str)
+def test_one_channel_im2col_matches_plain(geometry):
+    """One input channel (LeNet's conv1) takes im2col's offset-major path: outputs and the
+    gradients of data and weight equal XLA's convolution (checked against MXNet above)."""
+    kernel, stride, dilate, pad = geometry
+    p = parse_params(get_op("Convolution"), {"kernel": kernel, "stride": stride,
+                                              "dilate": dilate, "pad": pad, "num_filter": 4})
+    rng = np.random.RandomState(0)
+    x = jnp.asarray(rng.randn(2, 9, 11, 1).astype(np.float32))
+    w = jnp.asarray(rng.randn(4, 1, *kernel).astype(np.float32))
+
+    def run(im2col):
+        out, vjp = jax.vjp(lambda a, b: fused.conv2d_nhwc(p, a, b, im2col), x, w)
+        head = jnp.asarray(np.random.RandomState(1).randn(*out.shape).astype(np.float32))
+        return (out,) + vjp(head)
+
+    for got, want, what in zip(run(True), run(False), ("out", "data grad", "weight grad")):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=f"{geometry} {what}")
+
+
 @pytest.mark.parametrize("case", _golden_cases("Pooling", 4), ids=lambda c: c["id"])
 def test_pool_nhwc_matches_mxnet(case):
     p = _params("Pooling", case)

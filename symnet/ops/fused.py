@@ -99,7 +99,7 @@ def _im2col(x, weight, stride, dilate, pad):
         # each offset one contiguous copy, and the dot contracts their first axis. Patches
         # interleaved along the last axis copy one value at a time; this made LeNet's scanned
         # step 3-7% faster (6% on one core).
-        pt = jnp.stack(_patch_cols(x, geom)).reshape(kh * kw, n * oh * ow)
+        pt = _offset_major(x, geom).reshape(kh * kw, n * oh * ow)
         y = lax.dot_general(pt, wmat, (((0,), (0,)), ((), ())))
         return y.reshape(n, oh, ow, o)
     patches = _patches(x, geom)
@@ -114,6 +114,25 @@ def _patch_cols(x, geom):
     return [lax.slice(x, (0, a * dh, b * dw, 0),
                       (n, a * dh + (oh - 1) * sh + 1, b * dw + (ow - 1) * sw + 1, c),
                       (1, sh, sw, 1)) for a in range(kh) for b in range(kw)]
+
+
+def _offset_major(x, geom):
+    """``(kh, kw, n, oh, ow)`` patches of one-channel NHWC ``x``: each kernel row's band of
+    input rows sliced once, its kw column shifts stacked, the kh bands stacked. XLA:CPU makes
+    that a few fused copies (joining the bands by a concatenate instead does not fuse); kh*kw
+    slices joined by one stack each ran as their own kernel before a concatenate copied them
+    again (LeNet's conv1 patches and dot, per micro-batch of 50: ~0.87 vs ~1.09 ms on the
+    2-core AVX2 host)."""
+    kh, kw, sh, sw, dh, dw, oh, ow = geom
+    n, _, w, _ = x.shape
+    x3 = x[..., 0]
+    bands = []
+    for a in range(kh):
+        band = lax.slice(x3, (0, a * dh, 0), (n, a * dh + (oh - 1) * sh + 1, w), (1, sh, 1))
+        bands.append(jnp.stack([lax.slice(band, (0, 0, b * dw),
+                                          (n, oh, b * dw + (ow - 1) * sw + 1), (1, 1, sw))
+                                for b in range(kw)]))
+    return jnp.stack(bands)
 
 
 def _patch_slices(x, geom):
