@@ -121,8 +121,9 @@ def _offset_major(x, geom):
     input rows sliced once, its kw column shifts stacked, the kh bands stacked. XLA:CPU makes
     that a few fused copies (joining the bands by a concatenate instead does not fuse); kh*kw
     slices joined by one stack each ran as their own kernel before a concatenate copied them
-    again (LeNet's conv1 patches and dot, per micro-batch of 50: ~0.87 vs ~1.09 ms on the
-    2-core AVX2 host)."""
+    again. On the 2-core AVX2 host: LeNet's conv1 patches and dot per micro-batch of 50 in
+    ~0.87 vs ~1.09 ms; its scanned program (46 fewer kernels) compiles in ~1.45 vs ~2.0 s; the
+    whole step within noise (benchmarks/RESULTS.md)."""
     kh, kw, sh, sw, dh, dw, oh, ow = geom
     n, _, w, _ = x.shape
     x3 = x[..., 0]
