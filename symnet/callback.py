@@ -7,7 +7,10 @@ Device sync contract (symnet): before reading the clock, :class:`Speedometer` ca
 ``param.locals['block_until_ready']()`` when the trainer puts such a callable in ``locals``, and
 ``param.eval_metric.block_until_ready()`` when the metric has it (symnet metrics wait for their
 stashed device state, i.e. for the step that produced it). Speeds therefore measure finished
-work, not dispatch. Metric values are read (one device->host copy) only on logging batches.
+work, not dispatch. Where several steps run per dispatch, that wait also finishes the later
+batches of the same dispatch: ``param.locals['batches_ahead']`` counts them, and
+:class:`Speedometer` adds the change of that count to the batches it times. Metric values are
+read (one device->host copy) only on logging batches.
 
 Metric side effects: as in MXNet, ``Speedometer(auto_reset=True)`` and
 ``log_train_metric(auto_reset=True)`` call ``eval_metric.reset_local()`` after logging, which
@@ -42,6 +45,16 @@ def _block_until_ready(param: Any) -> None:
     hook = getattr(getattr(param, "eval_metric", None), SYNC_HOOK, None)
     if callable(hook):
         hook()
+
+
+def _batches_ahead(param: Any) -> int:
+    """Later batches whose device work finished with ``param``'s (0 unless the trainer says)."""
+    local_vars = getattr(param, "locals", None)
+    if isinstance(local_vars, dict):
+        value = local_vars.get("batches_ahead", 0)
+        if isinstance(value, int):
+            return value
+    return 0
 
 
 def module_checkpoint(mod: Any, prefix: str, period: int = 1,
@@ -98,7 +111,9 @@ class Speedometer:
     """Batch callback logging samples/sec and the metric every ``frequent`` batches.
 
     The first call (and any call whose ``nbatch`` is lower than the previous one, i.e. a new
-    epoch) only starts the timer. Log lines (MXNet 1.9.1)::
+    epoch) only starts the timer. The speed counts ``frequent`` batches, as MXNet's, corrected
+    by the batches that finished ahead of their callbacks in symnet's multi-step dispatches
+    (``locals['batches_ahead']``, see the module docstring). Log lines (MXNet 1.9.1)::
 
         Epoch[0] Batch [10-20]\\tSpeed: 123.45 samples/sec\\taccuracy=0.500000   (auto_reset)
         Epoch[0] Batch [0-20]\\tSpeed: 123.45 samples/sec\\taccuracy=0.500000    (no auto_reset)
@@ -117,6 +132,7 @@ class Speedometer:
         self.tic = 0
         self.last_count = 0
         self.auto_reset = auto_reset
+        self.ahead = 0
 
     def __call__(self, param: Any) -> None:
         count = param.nbatch
@@ -128,14 +144,18 @@ class Speedometer:
             _block_until_ready(param)
             self.init = True
             self.tic = time.time()
+            self.ahead = _batches_ahead(param)
             return
         if count % self.frequent != 0:
             return
         _block_until_ready(param)
+        ahead = _batches_ahead(param)
         try:
-            speed = self.frequent * self.batch_size / (time.time() - self.tic)
+            speed = ((self.frequent + ahead - self.ahead) * self.batch_size
+                     / (time.time() - self.tic))
         except ZeroDivisionError:
             speed = float("inf")
+        self.ahead = ahead
         if param.eval_metric is not None:
             name_value = param.eval_metric.get_name_value()
             values = sum(name_value, ())

@@ -541,14 +541,16 @@ class Session:
         return out
 
     def train_epoch_resident(self, data: Any, arrays: Arrays, metric: Any, nbatch0: int,
-                             on_batch: Callable[[int, int], None],
+                             on_batch: Callable[[int, int, int], None],
                              want_metric: bool = True) -> int:
         """Train on every remaining batch of ``data``, gathering batches on the device.
 
         With ``self.steps > 1`` each dispatch runs that many steps in one ``lax.scan``.
-        ``on_batch(nbatch, pad)`` runs after each step, in order, with the metric showing
-        exactly the batches up to it (MXNet's numbering); ``want_metric=False`` says no
-        callback reads the metric, so the host never reads it mid-epoch. Returns the count.
+        ``on_batch(nbatch, pad, ahead)`` runs after each step, in order, with the metric showing
+        exactly the batches up to it (MXNet's numbering); ``ahead`` counts the later batches of
+        the same dispatch, whose work is done once this batch's is (0 for one step per
+        dispatch; ``Speedometer`` uses it). ``want_metric=False`` says no callback reads the
+        metric, so the host never reads it mid-epoch. Returns the count.
         """
         count, pads, plan = self._plan(data, arrays, None, multiple=self.steps, place=False)
         if count == 0:
@@ -576,7 +578,7 @@ class Session:
                 self.state = step(self.state, arrays, idx, pad_arr, self._key)
                 if device_metric:
                     self._stash(metric, self.state.metric)
-                on_batch(nbatch0 + b, int(pads[b]))
+                on_batch(nbatch0 + b, int(pads[b]), 0)
 
         if self.steps <= 1:
             plain_steps(count)
@@ -614,7 +616,7 @@ class Session:
                 if device_metric:
                     self._stash(metric, self.state.metric)
                 for b in range(b0, last):
-                    on_batch(nbatch0 + b, int(pads[b]))
+                    on_batch(nbatch0 + b, int(pads[b]), last - b - 1)
                 continue
             # Each callback sees the metric as of its own batch: a lazy view of the scan's
             # per-step snapshots, read from the device only if a callback reads the metric.
@@ -623,7 +625,7 @@ class Session:
             for j, b in enumerate(range(b0, last)):
                 view = rows.view(j, base, metric)
                 metric.device_stash(view)
-                on_batch(nbatch0 + b, int(pads[b]))
+                on_batch(nbatch0 + b, int(pads[b]), last - b - 1)
                 if _was_read(metric, view):
                     base = j
             if base is None:

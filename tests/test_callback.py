@@ -150,3 +150,24 @@ def test_module_checkpoint():
     cb(0)
     cb(1, "sym", {}, {})
     assert mod.saved == [("m", 1, True), ("m", 2, True)]
+
+
+@pytest.mark.parametrize("aheads, batches", [
+    ([0] * 8, [4, 4]),                    # one step per dispatch: MXNet's count, `frequent`
+    ([3, 2, 1, 0, 3, 2, 1, 0], [1, 4]),   # 4 steps per dispatch: the first window ran 1
+])
+def test_speedometer_counts_batches_finished_ahead(monkeypatch, caplog, aheads, batches):
+    """Each callback waits for its dispatch, so with 4 steps per dispatch the timer starts
+    after batches 1-4 have run: the first window times one batch (plus MXNet's own count of
+    the batch that started the timer), not ``frequent``."""
+    clock = [0.0]
+    monkeypatch.setattr(C.time, "time", lambda: clock[0])
+    caplog.set_level(logging.INFO)
+    cb = C.Speedometer(batch_size=10, frequent=4)
+    for nbatch, ahead in enumerate(aheads, start=1):
+        clock[0] = float(nbatch)  # 1 s a batch on the clock
+        cb(C.BatchEndParam(epoch=0, nbatch=nbatch, eval_metric=None,
+                           locals={"batches_ahead": ahead}))
+    speeds = [float(m.split("Speed: ")[1].split(" ")[0]) for m in root_messages(caplog)]
+    # windows: batch 1 -> 4 (3 s) and 4 -> 8 (4 s) on the clock
+    assert speeds == pytest.approx([batches[0] * 10 / 3.0, batches[1] * 10 / 4.0], abs=0.01)

@@ -144,13 +144,14 @@ def test_next_epoch_sent_ahead_is_dropped_when_a_callback_reshuffles_or_draws_a_
 
 
 def test_callbacks_see_mxnet_batch_numbering_and_metrics_with_multi_step(caplog):
-    logs = {}
+    logs, ahead = {}, {}
     for steps in (1, 4):
-        seen = []
+        seen, ahead[steps] = [], []
         speed = mx.callback.Speedometer(10, frequent=2)
 
-        def callback(param, seen=seen, speed=speed):
+        def callback(param, seen=seen, speed=speed, got=ahead[steps]):
             seen.append((param.epoch, param.nbatch))
+            got.append(param.locals["batches_ahead"])
             speed(param)
 
         with caplog.at_level(logging.INFO):
@@ -161,6 +162,9 @@ def test_callbacks_see_mxnet_batch_numbering_and_metrics_with_multi_step(caplog)
                        seen)
     assert logs[1] == logs[4]
     assert logs[1][1] == [(e, b) for e in range(2) for b in range(1, 7)]
+    # later batches of the same dispatch: 6 batches an epoch in dispatches of 4, then of 2
+    assert ahead[1] == [0] * 12
+    assert ahead[4] == [3, 2, 1, 0, 1, 0] * 2
     assert len(logs[1][0]) == 6  # batches 2, 4, 6 of each epoch log an accuracy
 
 
@@ -196,7 +200,7 @@ def _guarded_epoch(model, it) -> int:
     metric = mx.metric.create("acc")
     arrays = session.resident_arrays(it)
     with jax.transfer_guard("disallow"):
-        count = session.train_epoch_resident(it, arrays, metric, 0, lambda nb, pad: None,
+        count = session.train_epoch_resident(it, arrays, metric, 0, lambda nb, pad, ahead: None,
                                              want_metric=False)
     assert 0.0 <= metric.get()[1] <= 1.0
     return count
