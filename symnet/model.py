@@ -332,6 +332,7 @@ class FeedForward:
             seen = 0
             if resident is not None:
                 def on_batch(nb: int, pad: int, batches_ahead: int) -> None:
+                    # batches_ahead reaches callbacks through locals() (Speedometer).
                     if batch_end_callback is not None:
                         _call(batch_end_callback, BatchEndParam(
                             epoch=epoch, nbatch=nb + 1, eval_metric=eval_metric,

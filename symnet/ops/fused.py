@@ -116,43 +116,38 @@ def _patch_cols(x, geom):
                       (1, sh, sw, 1)) for a in range(kh) for b in range(kw)]
 
 
-def _offset_major(x, geom):
-    """``(kh, kw, n, oh, ow)`` patches of one-channel NHWC ``x``: each kernel row's band of
-    input rows sliced once, its kw column shifts stacked, the kh bands stacked. XLA:CPU makes
-    that a few fused copies (joining the bands by a concatenate instead does not fuse); kh*kw
-    slices joined by one stack each ran as their own kernel before a concatenate copied them
-    again. On the 2-core AVX2 host: LeNet's conv1 patches and dot per micro-batch of 50 in
-    ~0.87 vs ~1.09 ms; its scanned program (46 fewer kernels) compiles in ~1.45 vs ~2.0 s; the
-    whole step within noise (benchmarks/RESULTS.md)."""
+def _row_bands(x, geom, axis: int) -> list:
+    """Per kernel row, the ``(n, oh, ow, c)`` patch of each of its kw column shifts, stacked
+    along ``axis``: the row's band of input rows is sliced once and the shifts are sliced from
+    it. XLA:CPU fuses these stacks into a few copies; kh*kw slices joined by a concatenate each
+    ran as their own kernel and wrote the patches twice (LeNet on the 2-core AVX2 host: conv2's
+    patches and dot 1.4 vs 2.0 ms; conv1's ~0.87 vs ~1.09 ms per micro-batch of 50, and its
+    scanned program, 46 kernels fewer, compiles in ~1.45 vs ~2.0 s; benchmarks/RESULTS.md)."""
     kh, kw, sh, sw, dh, dw, oh, ow = geom
-    n, _, w, _ = x.shape
-    x3 = x[..., 0]
+    n, _, w, c = x.shape
     bands = []
     for a in range(kh):
-        band = lax.slice(x3, (0, a * dh, 0), (n, a * dh + (oh - 1) * sh + 1, w), (1, sh, 1))
-        bands.append(jnp.stack([lax.slice(band, (0, 0, b * dw),
-                                          (n, oh, b * dw + (ow - 1) * sw + 1), (1, 1, sw))
-                                for b in range(kw)]))
-    return jnp.stack(bands)
+        band = lax.slice(x, (0, a * dh, 0, 0), (n, a * dh + (oh - 1) * sh + 1, w, c),
+                         (1, sh, 1, 1))
+        bands.append(jnp.stack([lax.slice(band, (0, 0, b * dw, 0),
+                                          (n, oh, b * dw + (ow - 1) * sw + 1, c), (1, 1, sw, 1))
+                                for b in range(kw)], axis=axis))
+    return bands
+
+
+def _offset_major(x, geom):
+    """``(kh, kw, n, oh, ow, 1)`` patches of one-channel NHWC ``x`` (bands stacked in front;
+    joining them by a concatenate instead does not fuse)."""
+    return jnp.stack(_row_bands(x, geom, 0))
 
 
 def _patch_slices(x, geom):
-    """``(n, oh, ow, kh*kw*c)`` patches: each kernel row's band of input rows sliced once,
-    its kw column shifts stacked, the kh bands stacked. XLA:CPU fuses the stacks into one
-    copy; kh*kw slices joined by a concatenate each ran as their own kernel and wrote the
-    patches twice (conv2 of LeNet: 1.4 vs 2.0 ms for the patches and their dot on the
-    2-core AVX2 host, benchmarks/RESULTS.md)."""
-    kh, kw, sh, sw, dh, dw, oh, ow = geom
-    n, _, w, c = x.shape
+    """``(n, oh, ow, kh*kw*c)`` patches in (kernel row, column, channel) order."""
+    kh, kw, _, _, _, _, oh, ow = geom
+    n, c = x.shape[0], x.shape[3]
     if kh * kw == 1:
         return _patch_cols(x, geom)[0]
-    bands = []
-    for a in range(kh):
-        band = lax.slice(x, (0, a * dh, 0, 0), (n, a * dh + (oh - 1) * sh + 1, w, c), (1, sh, 1, 1))
-        bands.append(jnp.stack([lax.slice(band, (0, 0, b * dw, 0),
-                                          (n, oh, b * dw + (ow - 1) * sw + 1, c), (1, 1, sw, 1))
-                                for b in range(kw)], axis=3))
-    return jnp.stack(bands, axis=3).reshape(n, oh, ow, kh * kw * c)
+    return jnp.stack(_row_bands(x, geom, 3), axis=3).reshape(n, oh, ow, kh * kw * c)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
