@@ -1,7 +1,7 @@
 """``bind`` / ``simple_bind`` and the Executor: forward and backward as single jitted calls."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
@@ -78,6 +78,7 @@ class Executor:
         self._reqs = {n: (reqs[n] if self.grad_dict[n] is not None else "null") for n in names}
         self.outputs: List[NDArray] = []
         self._saved = None
+        self._monitor: Optional[tuple] = None
         self._check_shapes()
 
     def _check_shapes(self) -> None:
@@ -133,6 +134,10 @@ class Executor:
         aux = {n: a._data for n, a in self.aux_dict.items()}
         rng = _random.next_key() if self._graph.needs_rng else None
         outs, new_aux = self._graph.forward_fn(is_train)(args, aux, rng)
+        if self._monitor is not None:
+            from .monitor import observe
+            observe(self._monitor[0], self._monitor[1], self._symbol, args, aux, rng, is_train,
+                    self._ctx.jax_device().platform)
         if is_train:
             self._saved = (args, aux, rng)
             for n, arr in self.aux_dict.items():
@@ -166,6 +171,49 @@ class Executor:
             target = self.grad_dict[n]
             g = grads[n].astype(target.dtype)
             target._data = target._data + g if self._reqs[n] == "add" else g
+
+    def set_monitor_callback(self, callback: Callable[[str, NDArray], None],
+                             monitor_all: bool = False) -> None:
+        """Call ``callback(name, NDArray)`` with every op output in each ``forward`` (and each
+        op's inputs with ``monitor_all``); see ``symnet.monitor``."""
+        self._monitor = (callback, monitor_all)
+
+    def reshape(self, partial_shaping: bool = False, allow_up_sizing: bool = False,
+                **shapes: Any) -> "Executor":
+        """A new executor for new input shapes, sharing the arrays whose shapes stay.
+
+        Arrays whose shape changes are fresh zeros: with ``partial_shaping=False`` only the
+        inputs named in ``shapes`` may change shape (MXNet's rule). ``allow_up_sizing`` is
+        accepted for compatibility (XLA allocates every shape anew)."""
+        known = {n: tuple(a.shape) for n, a in self.arg_dict.items() if n not in shapes}
+        arg_s, _, aux_s = self._symbol.infer_shape_partial(
+            **{n: tuple(s) for n, s in shapes.items()})
+        names, aux_names = self._graph.arg_names, self._graph.aux_names
+        args, grads, aux = {}, {}, {}
+        for n, s in zip(names, arg_s):
+            s = tuple(s) if s else known.get(n, ())
+            old = self.arg_dict[n]
+            if s == tuple(old.shape):
+                args[n], grads[n] = old, self.grad_dict[n]
+                continue
+            if n not in shapes and not partial_shaping:
+                raise ShapeError(f"reshape: argument {n!r} would change shape from "
+                                 f"{shape_str(old.shape)} to {shape_str(s)}; pass its shape "
+                                 "or partial_shaping=True")
+            args[n] = NDArray(jnp.zeros(s, old.dtype), self._ctx)
+            g = self.grad_dict[n]
+            grads[n] = None if g is None else NDArray(jnp.zeros(s, g.dtype), self._ctx)
+        for n, s in zip(aux_names, aux_s):
+            old = self.aux_dict[n]
+            if tuple(s) != tuple(old.shape) and not partial_shaping:
+                raise ShapeError(f"reshape: auxiliary state {n!r} would change shape from "
+                                 f"{shape_str(old.shape)} to {shape_str(s)}; pass "
+                                 "partial_shaping=True")
+            aux[n] = old if tuple(s) == tuple(old.shape) else NDArray(
+                jnp.zeros(s, old.dtype), self._ctx)
+        exe = Executor(self._symbol, self._ctx, args, grads, dict(self._reqs), aux)
+        exe._monitor = self._monitor
+        return exe
 
     def copy_params_from(self, arg_params: Mapping[str, Any],
                          aux_params: Optional[Mapping[str, Any]] = None,

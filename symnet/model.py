@@ -315,6 +315,11 @@ class FeedForward:
         session.steps = self.steps_per_execution or auto_steps(
             self.symbol, self._input_shapes(descs), backend)
         self._trainer, self._session = trainer, session
+        view = None
+        if monitor is not None:  # MXNet installs it on the executor
+            from .monitor import SessionView
+            view = SessionView(lambda: session, self.symbol)
+            monitor.install(view)
         # In-memory iterators: the data goes to the device once and batches are gathered there.
         resident = None
         if self.epoch_size is None and monitor is None and getattr(eval_metric,
@@ -353,6 +358,9 @@ class FeedForward:
             while resident is None:
                 do_reset = True
                 for batch in data:
+                    if monitor is not None:
+                        monitor.tic()
+                        view.observe_batch(batch)
                     session.train_batch(batch, nbatch, eval_metric)
                     nbatch += 1
                     seen += batch_size - int(batch.pad or 0)
