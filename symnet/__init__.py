@@ -22,7 +22,8 @@ _LAZY = {
     "optimizer": "optimizer", "lr_scheduler": "lr_scheduler", "viz": "viz",
     "visualization": "viz", "random": "random", "rnd": "random", "test_utils": "test_utils",
     "context": "context", "executor": "executor", "ops": "ops", "datasets": "datasets",
-    "kv": "kvstore", "kvstore": "kvstore", "mon": "monitor", "monitor": "monitor", "attribute": "attribute", "compiler": "compiler",
+    "kv": "kvstore", "kvstore": "kvstore", "mon": "monitor", "monitor": "monitor",
+    "operator": "operator", "attribute": "attribute", "compiler": "compiler",
 }
 
 __all__ = ["sym", "symbol", "nd", "ndarray", "name", "base", "AttrScope", "Context", "cpu",

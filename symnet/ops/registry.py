@@ -59,6 +59,13 @@ class Op:
     variadic: ClassVar[Optional[str]] = None
     #: True for ops drawing random numbers (they get ``ctx.rng``).
     needs_rng: ClassVar[bool] = False
+    #: True for ops whose parameters are open-ended (``Custom``): ``parse`` reads every
+    #: non-dunder attribute instead of the declared ``Params`` fields.
+    open_params: ClassVar[bool] = False
+
+    def parse(self, raw: Dict[str, Any]):
+        """Parameters from raw values, for ``open_params`` operators."""
+        raise NotImplementedError(f"operator {self.name} declares its Params")
 
     # ---- naming -----------------------------------------------------------------------------
     @property
@@ -295,6 +302,8 @@ def parse_params(op: Op, raw: Dict[str, Any]):
     Raises:
         ParamError: unknown name (listing the known ones), missing required one, or bad value.
     """
+    if op.open_params:
+        return op.parse(raw)
     cls = op.Params
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = _hints(cls)

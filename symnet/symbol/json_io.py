@@ -152,7 +152,8 @@ def _load_node(spec: Dict[str, Any], nid: int, built: List[Node], source: str) -
             "an Op subclass (see symnet/ops/nn.py for examples).")
     op = get_op(op_name)
     known = set(param_names(op))
-    raw = {k: v for k, v in attrs.items() if k in known}
+    raw = {k: v for k, v in attrs.items()
+           if k in known or (op.open_params and not k.startswith("__"))}
     try:
         params = parse_params(op, raw)
     except SymnetError as err:
