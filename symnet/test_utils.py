@@ -1,4 +1,5 @@
-"""Helpers from MXNet's ``mx.test_utils``: MNIST loaders and array comparisons.
+"""Helpers from MXNet's ``mx.test_utils``: MNIST loaders, array comparisons, and the checks of
+a symbol's forward, backward and numerical gradient (for custom operators and graphs).
 
 ``get_mnist()`` works offline: it uses the embedded 10k MNIST training subset and the canonical
 test set when :func:`symnet.datasets.mnist.test_set` finds it.
@@ -15,7 +16,8 @@ from .context import Context, current_context
 from .datasets import mnist as _mnist
 
 __all__ = ["get_mnist", "get_mnist_iterator", "default_context", "set_default_context",
-           "assert_almost_equal", "almost_equal", "same"]
+           "assert_almost_equal", "almost_equal", "same", "check_symbolic_forward",
+           "check_symbolic_backward", "check_numeric_gradient"]
 
 _N_FALLBACK_TEST = 2000
 
@@ -114,3 +116,121 @@ def assert_almost_equal(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-20,
     """Assert ``a`` and ``b`` agree within tolerances (NDArrays or numpy)."""
     np.testing.assert_allclose(_np(a), _np(b), rtol=rtol, atol=atol, equal_nan=equal_nan,
                                err_msg=f"{names[0]} vs {names[1]}")
+
+
+def _by_name(names: Sequence[str], values: Any, what: str) -> Dict[str, np.ndarray]:
+    """``{name: array}`` from a dict or a list in ``names`` order."""
+    if values is None:
+        return {}
+    if isinstance(values, dict):
+        unknown = [k for k in values if k not in names]
+        if unknown:
+            raise ValueError(f"{what}: unknown names {unknown}; the symbol has {list(names)}")
+        return {k: _np(v) for k, v in values.items()}
+    values = list(values)
+    if len(values) != len(names):
+        raise ValueError(f"{what}: {len(values)} arrays for {len(names)} names {list(names)}")
+    return {n: _np(v) for n, v in zip(names, values)}
+
+
+def _bind(sym: Any, location: Any, aux_states: Any, grad_req: Any, ctx: Optional[Context],
+          dtype: Any):
+    from .ndarray import NDArray
+    args = {k: v.astype(dtype) for k, v in
+            _by_name(sym.list_arguments(), location, "location").items()}
+    aux = {k: v.astype(dtype) for k, v in
+           _by_name(sym.list_auxiliary_states(), aux_states, "aux_states").items()}
+    missing = [n for n in sym.list_arguments() if n not in args]
+    if missing:
+        raise ValueError(f"location: no value for the arguments {missing}")
+    ctx = ctx or default_context()
+    grads = {n: NDArray(np.zeros_like(v), ctx) for n, v in args.items()}
+    return sym.bind(ctx, {n: NDArray(v, ctx) for n, v in args.items()}, args_grad=grads,
+                    grad_req=grad_req, aux_states={n: NDArray(v, ctx) for n, v in aux.items()}
+                    or None)
+
+
+def check_symbolic_forward(sym: Any, location: Any, expected: Any, rtol: float = 1e-4,
+                           atol: Optional[float] = None, aux_states: Any = None,
+                           ctx: Optional[Context] = None, equal_nan: bool = False,
+                           dtype: Any = np.float32) -> list:
+    """Assert ``sym``'s inference outputs on ``location`` (arguments, list or dict) equal
+    ``expected`` (list, or dict by output name). Returns the outputs as numpy arrays."""
+    exe = _bind(sym, location, aux_states, "null", ctx, dtype)
+    outs = [o.asnumpy() for o in exe.forward(is_train=False)]
+    want = _by_name(sym.list_outputs(), expected, "expected")
+    for name, out in zip(sym.list_outputs(), outs):
+        if name in want:
+            np.testing.assert_allclose(out, want[name], rtol=rtol,
+                                       atol=1e-20 if atol is None else atol,
+                                       equal_nan=equal_nan, err_msg=f"output {name!r}")
+    return outs
+
+
+def check_symbolic_backward(sym: Any, location: Any, out_grads: Any, expected: Any,
+                            rtol: float = 1e-5, atol: Optional[float] = None,
+                            aux_states: Any = None, grad_req: Any = "write",
+                            ctx: Optional[Context] = None, grad_stypes: Any = None,
+                            equal_nan: bool = False, dtype: Any = np.float32) -> Dict[str, Any]:
+    """Assert the gradients of a training forward and ``backward(out_grads)`` equal
+    ``expected`` (list, or dict by argument name). Returns ``{name: gradient}``."""
+    from .ndarray import NDArray
+    exe = _bind(sym, location, aux_states, grad_req, ctx, dtype)
+    exe.forward(is_train=True)
+    heads = out_grads if isinstance(out_grads, (list, tuple)) or out_grads is None \
+        else [out_grads]
+    exe.backward(None if heads is None else [NDArray(_np(g).astype(dtype)) for g in heads])
+    grads = {n: g.asnumpy() for n, g in exe.grad_dict.items() if g is not None}
+    for name, want in _by_name(sym.list_arguments(), expected, "expected").items():
+        np.testing.assert_allclose(grads[name], want, rtol=rtol,
+                                   atol=1e-20 if atol is None else atol,
+                                   equal_nan=equal_nan, err_msg=f"gradient of {name!r}")
+    return grads
+
+
+def check_numeric_gradient(sym: Any, location: Any, aux_states: Any = None,
+                           numeric_eps: float = 1e-3, rtol: float = 1e-2,
+                           atol: Optional[float] = None, grad_nodes: Any = None,
+                           use_forward_train: bool = True, ctx: Optional[Context] = None,
+                           grad_stype_dict: Any = None, dtype: Any = np.float32) -> None:
+    """Assert ``sym``'s symbolic gradients equal central finite differences.
+
+    As MXNet's: the outputs are projected onto fixed random arrays and summed, and that
+    scalar is differentiated with respect to ``grad_nodes`` (default: every argument).
+    """
+    import jax
+    from .compiler import compile_symbol
+    args = {k: v.astype(dtype) for k, v in
+            _by_name(sym.list_arguments(), location, "location").items()}
+    aux = {k: v.astype(dtype) for k, v in
+           _by_name(sym.list_auxiliary_states(), aux_states, "aux_states").items()}
+    nodes = list(grad_nodes) if grad_nodes is not None else list(args)
+    if isinstance(grad_nodes, dict):
+        nodes = [n for n, req in grad_nodes.items() if req != "null"]
+    graph = compile_symbol(sym, optimize="none", backend="cpu")
+    cpu = jax.devices("cpu")[0]
+    with jax.default_device(cpu):
+        shapes = [o.shape for o in graph.forward_fn(use_forward_train)(args, aux, None)[0]]
+        rng = np.random.RandomState(1234)
+        projs = [rng.normal(0, 1, s).astype(dtype) for s in shapes]
+        fwd = graph.forward_fn(use_forward_train)
+
+        def value(values: Dict[str, np.ndarray]) -> float:
+            outs, _ = fwd(values, aux, None)
+            return float(sum(np.sum(np.asarray(o, np.float64) * p)
+                             for o, p in zip(outs, projs)))
+
+        _, _, grads = graph.forward_backward_fn(nodes)(args, aux, None, tuple(projs))
+        for name in nodes:
+            base = args[name]
+            numeric = np.zeros(base.shape, np.float64)
+            flat = numeric.reshape(-1)
+            for i in range(base.size):
+                plus, minus = base.copy(), base.copy()
+                plus.reshape(-1)[i] += numeric_eps / 2
+                minus.reshape(-1)[i] -= numeric_eps / 2
+                flat[i] = (value({**args, name: plus}) - value({**args, name: minus})) \
+                    / numeric_eps
+            np.testing.assert_allclose(np.asarray(grads[name]), numeric, rtol=rtol,
+                                       atol=1e-20 if atol is None else atol,
+                                       err_msg=f"numeric vs symbolic gradient of {name!r}")

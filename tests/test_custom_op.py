@@ -143,3 +143,48 @@ def test_errors_name_the_op_type_and_node():
     with pytest.raises(Exception, match="test_wrong.*'w'.*backward raised ValueError"):
         exe.backward(mx.nd.ones((2, 7)))
         exe.grad_dict["data"].asnumpy()
+
+
+class _BadGrad(mx.operator.CustomOp):
+    """x ** 2 with a wrong gradient (x instead of 2x)."""
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        self.assign(out_data[0], req[0], in_data[0] * in_data[0])
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        self.assign(in_grad[0], req[0], out_grad[0] * in_data[0])
+
+
+@mx.operator.register("test_bad_grad")
+class _BadGradProp(mx.operator.CustomOpProp):
+    def create_operator(self, ctx, shapes, dtypes):
+        return _BadGrad()
+
+
+def test_check_utils_on_custom_ops():
+    """mx.test_utils' symbolic and numeric checks: they pass on correct operators (the custom
+    op and FullyConnected, against numpy) and catch a wrong gradient."""
+    from symnet import test_utils as tu
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (3, 5)).astype(np.float32)
+    w = rng.uniform(-1, 1, (4, 5)).astype(np.float32)
+    b = rng.uniform(-1, 1, (4,)).astype(np.float32)
+    pair = custom_ops.pair_net(mx)
+    y = (x @ w.T + b) * 1.5
+    outs = tu.check_symbolic_forward(pair, {"data": x, "fc_weight": w[:3], "fc_bias": b[:3]},
+                                     [y[:, :3], y[:, :3] ** 2], rtol=1e-5, atol=1e-6)
+    assert len(outs) == 2
+    with pytest.raises(AssertionError, match="pair_square"):
+        tu.check_symbolic_forward(pair, [x, w[:3], b[:3]], {"pair_square": y[:, :3]})
+    fc = mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=4, name="fc")
+    g = rng.uniform(-1, 1, (3, 4)).astype(np.float32)
+    grads = tu.check_symbolic_backward(fc, [x, w, b], [g], {"data": g @ w, "fc_weight": g.T @ x,
+                                                           "fc_bias": g.sum(0)},
+                                       rtol=1e-5, atol=1e-6)
+    assert set(grads) == {"data", "fc_weight", "fc_bias"}
+    tu.check_numeric_gradient(fc, [x, w, b], numeric_eps=1e-2, rtol=2e-2, atol=1e-3)
+    tu.check_numeric_gradient(pair, [x, w[:3], b[:3]], numeric_eps=1e-2, rtol=2e-2,
+                              atol=1e-3)
+    bad = mx.sym.Custom(mx.sym.Variable("data"), op_type="test_bad_grad")
+    with pytest.raises(AssertionError, match="gradient of 'data'"):
+        tu.check_numeric_gradient(bad, [x], numeric_eps=1e-2, rtol=2e-2, atol=1e-3)
