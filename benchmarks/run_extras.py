@@ -8,6 +8,7 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
     .venv/bin/python benchmarks/run_extras.py steps  [--reps 2]    # plain vs scanned conv steps
     .venv/bin/python benchmarks/run_extras.py micro  [--reps 4]    # micro-batches in the scan
     .venv/bin/python benchmarks/run_extras.py dots   [--reps 4]    # CPU matmul libraries
+    .venv/bin/python benchmarks/run_extras.py blas   [--reps 12]   # XLA's vs OpenBLAS matmuls
 
 - ``cache``: per pair, a fresh empty ``SYMNET_CACHE_DIR``; ``symnet train lenet --epochs 1
   --limit 1000`` runs twice in fresh processes (cold cache, then warm); wall time of each.
@@ -32,6 +33,10 @@ Runs in the symnet venv; each part prints a markdown table (and one ``EXTRAS_JSO
   (``xla_cpu_use_onednn`` with oneDNN dot fusions); then LeNet's ``FeedForward.fit`` (5,000
   samples, 3 epochs) with symnet's XLA options as they are and with oneDNN's dot fusions
   instead of YNNPACK's, alternating, train samples/s over epochs 2-3.
+- ``blas`` (CPU): the MLP's first-layer matmuls (forward and weight gradient, batch 100),
+  XLA's jitted dot (50 dispatches, then one wait) against numpy's ``matmul`` (OpenBLAS in the
+  wheel) on the same arrays, alternating; median us per matmul and the median paired ratio.
+  Run it as is (2 cores) and under ``OPENBLAS_NUM_THREADS=1 taskset -c 0`` (one core).
 """
 from __future__ import annotations
 
@@ -361,6 +366,49 @@ def dots(reps: int) -> None:
     print("EXTRAS_JSON " + json.dumps({"part": "dots", "dots": out, "lenet": sps}))
 
 
+def blas(reps: int) -> None:
+    import jax
+    import numpy as np
+    from jax import lax
+    rng = np.random.RandomState(0)
+    x = rng.rand(100, 784).astype(np.float32)
+    w = rng.rand(128, 784).astype(np.float32)
+    g = rng.rand(100, 128).astype(np.float32)
+    inner = 50
+    rows = []
+    print("| matmul | XLA us (GFLOP/s) | OpenBLAS us (GFLOP/s) | XLA / OpenBLAS |\n|---|---|---|---|")
+    for name, a, b, lc, rc in (("fc1 forward x @ W.T", x, w, 1, 1),
+                               ("fc1 weight gradient g.T @ x", g, x, 0, 0)):
+        dot = jax.jit(lambda a, b, lc=lc, rc=rc: lax.dot_general(a, b, (((lc,), (rc,)),
+                                                                        ((), ()))))
+        ja, jb = jax.device_put(a), jax.device_put(b)
+        dot(ja, jb).block_until_ready()
+        an = np.ascontiguousarray(a.T if lc == 0 else a)
+        bn = np.ascontiguousarray(b.T if rc == 1 else b)
+        out = np.empty((an.shape[0], bn.shape[1]), np.float32)
+        flops = 2 * an.shape[0] * an.shape[1] * bn.shape[1]
+        xla, ref = [], []
+        for _ in range(reps):
+            t = time.perf_counter()
+            for _ in range(inner):
+                r = dot(ja, jb)
+            r.block_until_ready()
+            xla.append((time.perf_counter() - t) / inner)
+            t = time.perf_counter()
+            for _ in range(inner):
+                np.matmul(an, bn, out=out)
+            ref.append((time.perf_counter() - t) / inner)
+        mx_, mr = statistics.median(xla), statistics.median(ref)
+        ratio = statistics.median(a / b for a, b in zip(xla, ref))
+        print(f"| {name} | {mx_ * 1e6:.0f} ({flops / mx_ / 1e9:.0f}) | {mr * 1e6:.0f} "
+              f"({flops / mr / 1e9:.0f}) | {ratio:.2f} |")
+        rows.append({"matmul": name, "xla_us": mx_ * 1e6, "openblas_us": mr * 1e6,
+                     "ratio": ratio})
+    print("EXTRAS_JSON " + json.dumps({"part": "blas", "rows": rows,
+                                       "openblas_threads": os.environ.get(
+                                           "OPENBLAS_NUM_THREADS", "default")}))
+
+
 def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
@@ -369,7 +417,8 @@ def _timed(fn) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["cache", "bf16", "compile", "steps", "micro", "dots"])
+    ap.add_argument("part", choices=["cache", "bf16", "compile", "steps", "micro", "dots",
+                                     "blas"])
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=2)
@@ -385,6 +434,8 @@ def main() -> None:
         micro(args.reps)
     elif args.part == "dots":
         dots(args.reps)
+    elif args.part == "blas":
+        blas(args.reps)
     else:
         if os.environ.get("SYMNET_COMPILATION_CACHE") != "0":
             raise SystemExit("run with SYMNET_COMPILATION_CACHE=0 (time a real XLA compile)")

@@ -8,8 +8,10 @@ prop's constructor as strings, as in MXNet.
 
 Inside the compiled program the operator runs on the host through ``jax.pure_callback`` (its
 backward too, as the op's gradient), so it works within ``jit``, ``grad`` and multi-step scans
-on every backend, at the cost of a device-host round trip per call. For speed, write the
-operator in JAX instead: ``symnet.ops.register`` (see ``symnet/ops/nn.py``).
+on every backend, at the cost of a device-host round trip per call; and a program holding a
+host callback is compiled afresh in each process (JAX's persistent cache keys it on the
+callback's address). For speed, write the operator in JAX instead: ``symnet.ops.register``
+(see ``symnet/ops/nn.py``).
 """
 from __future__ import annotations
 
