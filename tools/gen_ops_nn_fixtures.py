@@ -200,6 +200,42 @@ case("reverse", "reverse", {"axis": (1,)}, {"data": (2, 3, 4)})
 case("flip_two_axes", "flip", {"axis": (0, 2)}, {"data": (2, 3, 4)})
 
 
+# ---- sequences, GroupNorm, SVMOutput (appended: the seeds of the cases above stay) -------------
+def _lengths(hi):
+    return lambda rng, shape: rng.randint(1, hi + 1, shape).astype(np.float64)
+
+
+case("SequenceMask_plain", "SequenceMask", {}, {"data": (4, 3, 2)})
+case("SequenceMask_lengths", "SequenceMask", {"use_sequence_length": True, "value": -1.5},
+     {"data": (4, 3, 2), "sequence_length": (3,)}, values={"sequence_length": _lengths(4)},
+     grad_skip=["sequence_length"])
+case("SequenceMask_batch_major", "SequenceMask", {"use_sequence_length": True, "axis": 1},
+     {"data": (3, 5, 2), "sequence_length": (3,)}, values={"sequence_length": _lengths(5)},
+     grad_skip=["sequence_length"])
+case("SequenceLast_plain", "SequenceLast", {}, {"data": (4, 3, 2)})
+case("SequenceLast_lengths", "SequenceLast", {"use_sequence_length": True},
+     {"data": (5, 3, 2), "sequence_length": (3,)}, values={"sequence_length": _lengths(5)},
+     grad_skip=["sequence_length"])
+case("SequenceLast_batch_major", "SequenceLast", {"use_sequence_length": True, "axis": 1},
+     {"data": (3, 4), "sequence_length": (3,)}, values={"sequence_length": _lengths(4)},
+     grad_skip=["sequence_length"])
+case("SequenceReverse_plain", "SequenceReverse", {}, {"data": (4, 2, 3)})
+case("SequenceReverse_lengths", "SequenceReverse", {"use_sequence_length": True},
+     {"data": (5, 3, 2), "sequence_length": (3,)}, values={"sequence_length": _lengths(5)},
+     grad_skip=["sequence_length"])
+case("GroupNorm_2groups", "GroupNorm", {"num_groups": 2}, {"data": (2, 4, 3)})
+case("GroupNorm_4d_mean_var", "GroupNorm", {"num_groups": 3, "eps": 1e-3,
+                                            "output_mean_var": True}, {"data": (2, 6, 2, 2)})
+case("GroupNorm_one_group", "GroupNorm", {}, {"data": (3, 2, 5)})
+case("SVMOutput_l2", "SVMOutput", {}, {"data": (4, 5), "label": (4,)},
+     values={"label": _indices(5)}, grad_skip=["label"])
+case("SVMOutput_l1_margin", "SVMOutput", {"use_linear": True, "margin": 0.5,
+                                          "regularization_coefficient": 0.3},
+     {"data": (4, 5), "label": (4,)}, values={"label": _indices(5)}, grad_skip=["label"])
+case("SVMOutput_l2_coef", "SVMOutput", {"margin": 2.0, "regularization_coefficient": 0.7},
+     {"data": (3, 4), "label": (3,)}, values={"label": _indices(4)}, grad_skip=["label"])
+
+
 def _jsonable(v):
     if isinstance(v, tuple):
         return [_jsonable(x) for x in v]

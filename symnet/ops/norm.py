@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm, InstanceNorm, LayerNorm, L2Normalization, LRN."""
+"""Normalization layers: BatchNorm, InstanceNorm, LayerNorm, GroupNorm, L2Normalization, LRN."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -200,6 +200,56 @@ class LayerNorm(Op):
         out = out * _bcast(gamma, data.ndim, ax) + _bcast(beta, data.ndim, ax)
         # MXNet compat: head gradients of the mean/std outputs are ignored.
         return out, lax.stop_gradient(mean), lax.stop_gradient(std)
+
+
+@register("GroupNorm")
+class GroupNorm(Op):
+    """Normalization over groups of channels: data (N, C, ...) is split into ``num_groups``
+    groups along axis 1, each normalized over its channels and spatial axes.
+
+    MXNet compat: gamma and beta are per group, shape (num_groups,), not per channel. With
+    output_mean_var the mean and std (= sqrt(var + eps)) are output as (N, num_groups).
+    """
+
+    @dataclass(frozen=True)
+    class Params:
+        num_groups: int = 1
+        eps: float = 1e-5
+        output_mean_var: bool = False
+
+    def arguments(self, p):
+        return ("data", "gamma", "beta")
+
+    def outputs(self, p):
+        return ("output", "mean", "std") if p.output_mean_var else ("output",)
+
+    def num_outputs(self, p):
+        return 3
+
+    def infer_shape(self, p, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None] * 3, []
+        if len(data) < 2:
+            raise ShapeError(f"data must be (N, C, ...), received {tuple(data)}")
+        if p.num_groups < 1 or data[1] % p.num_groups:
+            raise ShapeError(f"num_groups={p.num_groups} must divide the {data[1]} channels of "
+                             f"data {tuple(data)}")
+        g = p.num_groups
+        _check_vector(in_shapes[1:3], ("gamma", "beta"), g, f"num_groups={g}")
+        shapes = expect_shape(expect_shape(in_shapes, 1, (g,)), 2, (g,))
+        return shapes, [tuple(data), (data[0], g), (data[0], g)], []
+
+    def lower(self, p, ctx, data, gamma, beta):
+        n, g = data.shape[0], p.num_groups
+        x = data.reshape((n, g, -1))
+        mean = jnp.mean(x, axis=2, keepdims=True)
+        var = jnp.mean(jnp.square(x - mean), axis=2, keepdims=True)
+        std = jnp.sqrt(var + p.eps)
+        out = (x - mean) / std * gamma.reshape(1, g, 1) + beta.reshape(1, g, 1)
+        # MXNet compat: head gradients of the mean/std outputs are ignored.
+        return (out.reshape(data.shape), lax.stop_gradient(mean.reshape(n, g)),
+                lax.stop_gradient(std.reshape(n, g)))
 
 
 @register("L2Normalization")

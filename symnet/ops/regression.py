@@ -1,8 +1,9 @@
 """Regression heads and loss helpers with MXNet's gradient semantics.
 
 LinearRegressionOutput, LogisticRegressionOutput and MAERegressionOutput ignore the head gradient
-and return ``grad_scale / num_output * (out - label)`` (MAE: the sign of it); MakeLoss and
-make_loss turn any symbol into a loss; BlockGrad/stop_gradient live in ``math``.
+and return ``grad_scale / num_output * (out - label)`` (MAE: the sign of it); SVMOutput returns the
+hinge loss gradient; MakeLoss and make_loss turn any symbol into a loss; BlockGrad/stop_gradient
+live in ``math``.
 """
 from __future__ import annotations
 
@@ -88,6 +89,53 @@ class MAERegressionOutput(_Regression):
     """Identity forward; gradient ``grad_scale / num_output * sign(data - label)`` (L1 loss)."""
 
     residual = staticmethod(jnp.sign)
+
+
+@register("SVMOutput")
+class SVMOutput(Op):
+    """Support vector machine head: the forward is the identity; the backward ignores the head
+    gradient and returns the one-vs-rest hinge loss gradient times ``regularization_coefficient``:
+    squared hinge (L2-SVM) by default, plain hinge (L1-SVM) with ``use_linear``.
+
+    data: (N, C) scores; label: (N,) class indices. Label gets no gradient.
+    """
+
+    @dataclass(frozen=True)
+    class Params:
+        margin: float = 1.0
+        regularization_coefficient: float = 1.0
+        use_linear: bool = False
+
+    def arguments(self, p):
+        return ("data", "label")
+
+    def infer_shape(self, p, in_shapes):
+        data, label = in_shapes
+        if data is None:
+            return list(in_shapes), [None], []
+        if len(data) != 2:
+            raise ShapeError(f"data must be (N, C) scores, received {shape_str(data)}")
+        if label is not None and tuple(label) != (data[0],):
+            raise ShapeError(f"label has shape {shape_str(label)}, expected ({data[0]},) for "
+                             f"data {shape_str(data)}")
+        return [tuple(data), (data[0],)], [tuple(data)], []
+
+    def lower(self, p, ctx, data, label):
+        return data
+
+    def grad(self, p, inputs, outputs, out_grads):
+        data, label = inputs
+        margin = jnp.asarray(p.margin, data.dtype)
+        is_label = jax.nn.one_hot(label.astype(jnp.int32), data.shape[1], dtype=jnp.bool_)
+        # the label's score should be >= margin, every other score <= -margin
+        signed = jnp.where(is_label, data, -data)
+        active = margin > signed
+        if p.use_linear:
+            mag = active.astype(data.dtype)
+        else:
+            mag = jnp.where(active, 2 * (margin - signed), 0).astype(data.dtype)
+        coef = jnp.asarray(p.regularization_coefficient, data.dtype)
+        return jnp.where(is_label, -mag, mag) * coef, None
 
 
 @register("MakeLoss")
