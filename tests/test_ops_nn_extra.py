@@ -319,6 +319,8 @@ def test_embedding_clips_indices_and_gives_no_data_grad():
      r"axis must be 0 \(time-major\) or 1"),
     ("SequenceReverse", {"axis": 1}, [(3, 4, 2)], r"axis=0 only"),
     ("SVMOutput", {}, [(4, 5), (5,)], r"label has shape \(5,\), expected \(4,\)"),
+    ("CTCLoss", {}, [(6, 3, 5), (2, 4)], r"label has shape \(2, 4\), expected \(3, L\)"),
+    ("CTCLoss", {}, [(6, 5), (3, 4)], r"data must be \(sequence_length, batch_size"),
 ])
 def test_shape_errors_name_the_input(name, kwargs, shapes, match):
     op = get_op(name)

@@ -236,6 +236,23 @@ case("SVMOutput_l2_coef", "SVMOutput", {"margin": 2.0, "regularization_coefficie
      {"data": (3, 4), "label": (3,)}, values={"label": _indices(4)}, grad_skip=["label"])
 
 
+def _fixed(rows):
+    return lambda rng, shape: np.array(rows, np.float64).reshape(shape)
+
+
+case("CTCLoss_blank_first", "CTCLoss", {}, {"data": (6, 3, 5), "label": (3, 3)},
+     values={"label": _fixed([[1, 2, 0], [3, 3, 1], [4, 0, 0]])}, grad_skip=["label"])
+case("CTCLoss_blank_last", "CTCLoss", {"blank_label": "last"},
+     {"data": (6, 3, 5), "label": (3, 4)},
+     values={"label": _fixed([[0, 1, -1, -1], [2, 2, 0, 3], [3, -1, -1, -1]])},
+     grad_skip=["label"])
+case("CTCLoss_lengths", "ctc_loss", {"use_data_lengths": True, "use_label_lengths": True},
+     {"data": (7, 3, 4), "label": (3, 3), "data_lengths": (3,), "label_lengths": (3,)},
+     values={"label": _fixed([[1, 2, 3], [3, 3, 1], [2, 1, 1]]),
+             "data_lengths": _fixed([7, 4, 5]), "label_lengths": _fixed([2, 3, 1])},
+     grad_skip=["label", "data_lengths", "label_lengths"])
+
+
 def _jsonable(v):
     if isinstance(v, tuple):
         return [_jsonable(x) for x in v]
