@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +26,8 @@ import numpy as np
 from .base import ParamError, ShapeError
 
 __all__ = ["InitDesc", "Initializer", "Uniform", "Normal", "Xavier", "MSRAPrelu", "Orthogonal",
-           "Constant", "Zero", "One", "Load", "Mixed", "Bilinear", "LSTMBias", "register",
+           "Constant", "Zero", "One", "Load", "Mixed", "Bilinear", "LSTMBias", "FusedRNN",
+           "register",
            "alias", "create", "init_params"]
 
 _REGISTRY: Dict[str, type] = {}
@@ -63,7 +64,7 @@ def alias(*aliases: str) -> Callable[[type], type]:
     return reg
 
 
-def create(init: Any = None, *args, **kwargs) -> "Initializer":
+def create(init: Any = None, /, *args, **kwargs) -> "Initializer":
     """Create an initializer from an instance, a name, a dumps() JSON string or a dict.
 
     Raises:
@@ -226,6 +227,8 @@ class Initializer:
         shape = tuple(int(d) for d in shape)
         attrs = getattr(desc, "attrs", {}) or {}
         init, kind = self._rule(desc, legacy, attrs)
+        if init is not self:  # from the variable's __init__: it may fall back on this one
+            init._global_init = getattr(desc, "global_init", None) or self
         return init._gen_kind(kind, str(desc), shape, jnp.dtype(dtype), key)
 
     def _gen_kind(self, kind, name, shape, dtype, key) -> jax.Array:
@@ -472,6 +475,76 @@ class LSTMBias(Initializer):
         nh = int(shape[0] / 4)
         out[nh:2 * nh] = self.forget_bias
         return _dev(out)
+
+
+@register
+class FusedRNN(Initializer):
+    """Initialize the flat ``parameters`` of the fused ``RNN`` operator piece by piece.
+
+    The vector is cut as MXNet's ``FusedRNNCell.unpack_weights`` cuts it, one piece per layer,
+    direction and gate (``l0_i2h_i_weight`` (H, in), ``r1_h2h_f_bias`` (H,)...); ``init``
+    (or, if None, the initializer that found this one in the variable's ``__init__``) fills
+    each by its name, and the LSTM forget-gate biases get ``forget_bias``.
+
+    Example:
+        >>> params = mx.sym.Variable('rnn_parameters', init=mx.init.FusedRNN(
+        ...     mx.init.Xavier(), num_hidden=64, num_layers=2, mode='lstm'))
+    """
+
+    _GATES = {"rnn_relu": ("",), "rnn_tanh": ("",), "lstm": ("_i", "_f", "_c", "_o"),
+              "gru": ("_r", "_z", "_o")}
+
+    def __init__(self, init: Any, num_hidden: int, num_layers: int, mode: str,
+                 bidirectional: bool = False, forget_bias: float = 1.0):
+        if isinstance(init, str):
+            init = create(init)
+        if mode not in self._GATES:
+            raise ParamError(f"FusedRNN: mode {mode!r} is not one of {sorted(self._GATES)}")
+        super().__init__(init=init.dumps() if init is not None else None,
+                         num_hidden=num_hidden, num_layers=num_layers, mode=mode,
+                         bidirectional=bidirectional, forget_bias=forget_bias)
+        self._init = init
+        self._global_init: Optional[Any] = None
+        self._num_hidden, self._num_layers = int(num_hidden), int(num_layers)
+        self._mode, self._bidirectional = mode, bool(bidirectional)
+        self._forget_bias = float(forget_bias)
+
+    def pieces(self, size: int) -> List[Tuple[str, Tuple[int, ...]]]:
+        """``[(name, shape)]`` of a ``size``-long parameter vector, in packing order."""
+        from .ops.rnn import param_layout
+        h, dirs, gates = self._num_hidden, 2 if self._bidirectional else 1, self._GATES[self._mode]
+        g = len(gates)
+        rest = (self._num_layers - 1) * (h + dirs * h + 2)
+        input_size = size // dirs // h // g - rest - h - 2
+        layout = param_layout(self._mode, self._num_layers, self._bidirectional, input_size, h)
+        if input_size < 1 or sum(int(np.prod(s)) for _, s in layout) != size:
+            raise ShapeError(f"FusedRNN: {size} parameters do not fit a {self._num_layers}-layer "
+                             f"{self._mode} with num_hidden={h}"
+                             f"{' (bidirectional)' if self._bidirectional else ''}")
+        out = []
+        for name, shape in layout:  # e.g. l0_i2h_weight (G*H, in) -> l0_i2h_i_weight (H, in)
+            prefix, kind = name.rsplit("_", 1)
+            out += [(f"{prefix}{gate}_{kind}", (h,) + tuple(shape[1:])) for gate in gates]
+        return out
+
+    def _gen_weight(self, name, shape, dtype, key):
+        init = self._init or self._global_init
+        if init is None:
+            raise ParamError(f"FusedRNN for {name!r}: init is None and there is no global "
+                             "initializer to fall back on")
+        size = int(np.prod(shape))
+        parts = self.pieces(size)
+        if key is None or isinstance(key, np.random.Generator):  # a Generator draws in turn
+            keys = [key] * len(parts)
+        else:
+            keys = list(jax.random.split(key, len(parts)))
+        out = []
+        for (piece, pshape), k in zip(parts, keys):
+            if self._mode == "lstm" and piece.endswith("_f_bias"):
+                out.append(jnp.full(pshape, self._forget_bias, dtype))
+            else:
+                out.append(init.generate(InitDesc(piece), pshape, dtype, k))
+        return jnp.concatenate([o.reshape(-1) for o in out]).reshape(shape)
 
 
 class Load:

@@ -327,3 +327,90 @@ def test_executor_reshape_shares_parameters():
     with pytest.raises(ShapeError, match="softmax_label"):
         exe.reshape(data=(3, 6))
     assert exe.reshape(partial_shaping=True, data=(3, 6)).arg_dict["softmax_label"].shape == (3,)
+
+
+@pytest.mark.parametrize("key", sorted(META["fused_rnn_init"]))
+def test_fused_rnn_initializer_matches_mxnet(key):
+    """mx.init.FusedRNN cuts the vector into MXNet's pieces (the forget-gate biases show where):
+    with a given initializer, and with init=None falling back on init_params' initializer."""
+    gold = META["fused_rnn_init"][key]
+    mode, layers, bi = key.rsplit("_", 2)
+    layers, bi = int(layers), bool(int(bi))
+    fused = mx.init.FusedRNN(mx.init.One(), 3, layers, mode, bi, forget_bias=2.5)
+    arr = mx.nd.zeros((gold["size"],))
+    mx.init.Uniform()(mx.init.InitDesc("rnn_parameters",
+                                       attrs={"__init__": fused.dumps()}), arr)
+    np.testing.assert_array_equal(arr.asnumpy(), np.array(gold["constant"], np.float32))
+    params = mx.sym.Variable("rnn_parameters", init=mx.init.FusedRNN(
+        None, num_hidden=3, num_layers=layers, mode=mode, bidirectional=bi, forget_bias=2.5))
+    net = mx.sym.RNN(mx.sym.Variable("data"), params, state_size=3, num_layers=layers,
+                     mode=mode, bidirectional=bi, name="rnn")
+    states = [n for n in net.list_arguments() if n.startswith("rnn_state")]
+    mod = mx.mod.Module(net, label_names=None, state_names=states)
+    mod.bind([("data", (4, 2, 5))], for_training=False)
+    mod.init_params(mx.init.Constant(0.25))
+    np.testing.assert_array_equal(mod.get_params()[0]["rnn_parameters"].asnumpy(),
+                                  np.array(gold["global"], np.float32))
+
+
+def test_fused_rnn_xavier_scales_each_gate_piece():
+    fused = mx.init.FusedRNN(mx.init.Xavier(magnitude=3), num_hidden=8, num_layers=1,
+                             mode="gru")
+    size = 3 * 8 * (5 + 8) + 2 * 3 * 8
+    desc = mx.init.InitDesc("rnn_parameters", attrs={"__init__": fused.dumps()})
+    value = np.asarray(mx.init.Uniform().generate(desc, (size,)))
+    pieces, off = {}, 0
+    for name, shape in fused.pieces(size):
+        pieces[name] = value[off:off + int(np.prod(shape))].reshape(shape)
+        off += int(np.prod(shape))
+    assert list(pieces)[:4] == ["l0_i2h_r_weight", "l0_i2h_z_weight", "l0_i2h_o_weight",
+                                "l0_h2h_r_weight"]
+    bound = np.sqrt(3 / ((5 + 8) / 2))  # Xavier on one (8, 5) gate piece, not (24, 5)
+    w = pieces["l0_i2h_z_weight"]
+    assert w.shape == (8, 5) and 0.7 * bound < np.abs(w).max() <= bound
+    assert not any(v.any() for k, v in pieces.items() if k.endswith("bias"))
+    with pytest.raises(ShapeError, match="do not fit"):
+        fused.pieces(size + 1)
+
+
+def test_lstm_module_trains_with_states_and_fused_init():
+    """An LSTM regression in a Module: zero states (state_names), FusedRNN parameters; the
+    scanned training step lowers the loss, and the RNN's outputs equal a numpy LSTM."""
+    rng = np.random.RandomState(0)
+    x = rng.randn(64, 6, 3).astype(np.float32)  # (N, T, I)
+    y = x[:, :, 0].sum(1, keepdims=True).astype(np.float32)
+    data = mx.sym.transpose(mx.sym.Variable("data"), axes=(1, 0, 2))
+    params = mx.sym.Variable("rnn_parameters", init=mx.init.FusedRNN(
+        mx.init.Xavier(), num_hidden=8, num_layers=1, mode="lstm"))
+    rnn = mx.sym.RNN(data, params, state_size=8, num_layers=1, mode="lstm", name="rnn")
+    out = mx.sym.FullyConnected(mx.sym.SequenceLast(rnn), num_hidden=1, name="fc")
+    net = mx.sym.LinearRegressionOutput(out, name="lro")
+    mod = mx.mod.Module(net, label_names=["lro_label"],
+                        state_names=["rnn_state", "rnn_state_cell"])
+    it = mx.io.NDArrayIter(x, y, 16, label_name="lro_label")
+    mod.bind(it.provide_data, it.provide_label)
+    mod.init_params(mx.init.Xavier())
+    before = mod.score(it, "mse")[0][1]
+    it.reset()
+    mod.fit(it, num_epoch=15, optimizer="adam", optimizer_params={"learning_rate": 0.02},
+            eval_metric="mse")
+    after = mod.score(it, "mse")[0][1]
+    assert after < 0.2 * before, (before, after)
+    # numpy LSTM with MXNet's packing and gate order i, f, g, o
+    p = mod.get_params()[0]["rnn_parameters"].asnumpy()
+    h = 8
+    wx, wh = p[:32 * 3].reshape(32, 3), p[96:96 + 32 * 8].reshape(32, 8)
+    bx, bh = p[352:384], p[384:416]
+    hs, cs = np.zeros((4, h)), np.zeros((4, h))
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    for t in range(6):
+        gates = x[:4, t] @ wx.T + bx + hs @ wh.T + bh
+        i, f, g, o = np.split(gates, 4, axis=1)
+        cs = sig(f) * cs + sig(i) * np.tanh(g)
+        hs = sig(o) * np.tanh(cs)
+    internals = net.get_internals()["rnn_output"]
+    exe = internals.simple_bind(mx.cpu(), data=(4, 6, 3), grad_req="null")
+    exe.arg_dict["data"][:] = x[:4]
+    exe.arg_dict["rnn_parameters"][:] = p
+    last = exe.forward()[0].asnumpy()[-1]
+    np.testing.assert_allclose(last, hs, rtol=1e-4, atol=1e-5)

@@ -347,3 +347,14 @@ def test_aliases_and_defaults():
     bn = parse_params(get_op("BatchNorm"), {})
     assert (bn.eps, bn.momentum, bn.fix_gamma, bn.axis) == (1e-3, 0.9, True, 1)
     assert parse_params(get_op("Deconvolution"), {"kernel": (2,), "num_filter": 1}).no_bias
+
+
+def test_rnn_unsupported_options_name_the_node():
+    import symnet as mx
+    net = mx.sym.RNN(mx.sym.Variable("data"), state_size=4, num_layers=1, mode="lstm",
+                     projection_size=2, name="enc")
+    with pytest.raises(ShapeError, match=r"RNN .enc. \(created at .*projection_size"):
+        net.infer_shape(data=(5, 2, 3))
+    with pytest.raises(ShapeError, match="use_sequence_length"):
+        mx.sym.RNN(mx.sym.Variable("data"), state_size=4, num_layers=1, mode="gru",
+                   use_sequence_length=True, name="dec").infer_shape(data=(5, 2, 3))
