@@ -358,3 +358,29 @@ def test_rnn_unsupported_options_name_the_node():
     with pytest.raises(ShapeError, match="use_sequence_length"):
         mx.sym.RNN(mx.sym.Variable("data"), state_size=4, num_layers=1, mode="gru",
                    use_sequence_length=True, name="dec").infer_shape(data=(5, 2, 3))
+
+
+def test_rnn_lstm_state_clip_bounds_the_cell_state():
+    """MXNet 1.9.1's CPU kernel ignores lstm_state_clip_* (a cuDNN option); symnet clips as
+    documented: with a wide range it equals the unclipped layer, with a narrow one the cell
+    state stays inside it."""
+    op = get_op("RNN")
+    rng = np.random.RandomState(0)
+    base = {"mode": "lstm", "state_size": 3, "num_layers": 1, "state_outputs": True}
+    x = jnp.asarray(rng.uniform(-1.5, 1.5, (5, 2, 3)), jnp.float32)
+    params = jnp.asarray(rng.uniform(-1.5, 1.5, (4 * 3 * 6 + 24,)), jnp.float32)
+    zeros = jnp.zeros((1, 2, 3), jnp.float32)
+    ctx = LowerCtx(True, None, "op")
+
+    def run(**kw):
+        return op.lower(parse_params(op, {**base, **kw}), ctx, x, params, zeros, zeros)
+
+    plain = run()
+    wide = run(lstm_state_clip_min=-100.0, lstm_state_clip_max=100.0)
+    for a, b in zip(plain, wide):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    assert np.abs(np.asarray(plain[2])).max() > 0.3
+    narrow = run(lstm_state_clip_min=-0.3, lstm_state_clip_max=0.25)
+    cell = np.asarray(narrow[2])
+    assert cell.min() >= -0.3 and cell.max() <= 0.25
+    assert not np.allclose(np.asarray(narrow[0]), np.asarray(plain[0]))
