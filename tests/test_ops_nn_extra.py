@@ -321,6 +321,14 @@ def test_embedding_clips_indices_and_gives_no_data_grad():
     ("SVMOutput", {}, [(4, 5), (5,)], r"label has shape \(5,\), expected \(4,\)"),
     ("CTCLoss", {}, [(6, 3, 5), (2, 4)], r"label has shape \(2, 4\), expected \(3, L\)"),
     ("CTCLoss", {}, [(6, 5), (3, 4)], r"data must be \(sequence_length, batch_size"),
+    ("topk", {"k": 6}, [(3, 5)], r"k=6 must be in \[1, 5\]"),
+    ("squeeze", {"axis": (0,)}, [(3, 1)], r"axis 0 of data \(3, 1\) has size 3"),
+    ("depth_to_space", {"block_size": 2}, [(1, 6, 2, 2)], r"channels 6.*block_size\^2 = 4"),
+    ("space_to_depth", {"block_size": 2}, [(1, 1, 3, 4)], r"do not divide by block_size 2"),
+    ("slice_like", {}, [(2, 3), (3, 3)], r"larger than data"),
+    ("reshape_like", {}, [(2, 3), (4, 2)], r"cannot reshape lhs \(2, 3\)"),
+    ("gather_nd", {}, [(3, 4), (3, 2)], r"index 3 axes of data \(3, 4\)"),
+    ("moments", {}, [(3, 4)], r"axes is empty"),
 ])
 def test_shape_errors_name_the_input(name, kwargs, shapes, match):
     op = get_op(name)
@@ -384,3 +392,39 @@ def test_rnn_lstm_state_clip_bounds_the_cell_state():
     cell = np.asarray(narrow[2])
     assert cell.min() >= -0.3 and cell.max() <= 0.25
     assert not np.allclose(np.asarray(narrow[0]), np.asarray(plain[0]))
+
+
+def test_topk_flattened_and_batch_take_against_numpy():
+    """The forms MXNet 1.9.1 cannot bind for goldens (topk axis=None; batch_take wants int32
+    indices), against numpy."""
+    rng = np.random.RandomState(3)
+    x = rng.randn(3, 4).astype(np.float32)
+    topk = get_op("topk")
+    ctx = LowerCtx(False, None, "op")
+    vals, idx = topk.lower(parse_params(topk, {"k": 5, "axis": None, "ret_typ": "both",
+                                               "is_ascend": True}), ctx, jnp.asarray(x))
+    order = np.argsort(x.reshape(-1), kind="stable")[:5]
+    np.testing.assert_array_equal(np.asarray(idx), order.astype(np.float32))
+    np.testing.assert_array_equal(np.asarray(vals), x.reshape(-1)[order])
+    take = get_op("batch_take")
+    ind = np.array([3, 0, 7], np.float32)  # 7 is clipped to 3
+    out = take.lower(parse_params(take, {}), ctx, jnp.asarray(x), jnp.asarray(ind))
+    np.testing.assert_array_equal(np.asarray(out), x[[0, 1, 2], [3, 0, 3]])
+
+
+def test_creation_symbols_write_mxnet_json():
+    """mx.sym.zeros/ones/full/arange: MXNet 1.9.1's op names, auto names and attrs."""
+    import symnet as mx
+    nodes = [json.loads(s.tojson())["nodes"][-1] for s in (
+        mx.sym.zeros((2, 3)), mx.sym.full((2,), 3), mx.sym.arange(5), mx.sym.ones((1,)))]
+    assert nodes[0] == {"op": "_zeros", "name": "_zeros0", "inputs": [],
+                        "attrs": {"dtype": "float32", "shape": "(2, 3)"}}
+    assert nodes[1]["attrs"] == {"dtype": "float32", "shape": "(2,)", "value": "3.0"}
+    assert nodes[2]["attrs"] == {"dtype": "float32", "infer_range": "False", "repeat": "1",
+                                 "start": "5", "step": "1.0", "stop": "None"}
+    assert nodes[3]["name"] == "_ones0"
+    x = mx.sym.Variable("x")
+    out = (x * mx.sym.arange(1, 7, 2, repeat=2)).eval(x=mx.nd.ones((6,)))[0].asnumpy()
+    np.testing.assert_array_equal(out, [1, 1, 3, 3, 5, 5])
+    with pytest.raises(ShapeError, match="unknown"):
+        mx.sym.zeros((0, 3)).infer_shape()

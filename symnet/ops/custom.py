@@ -48,12 +48,6 @@ def _shapes(values: Any, n: int, what: str, p: CustomParams) -> List[Tuple[int, 
 _OPERATORS: Dict[Tuple[Any, ...], Any] = {}
 
 
-def _zero_cotangent(x: jax.Array) -> Any:
-    if jnp.issubdtype(x.dtype, jnp.inexact):
-        return jnp.zeros_like(x)
-    return np.zeros(x.shape, dtype=jax.dtypes.float0)
-
-
 @register("Custom")
 class Custom(Op):
     """A Python custom operator: ``mx.sym.Custom(*inputs, op_type='name', **kwargs)``.
@@ -115,6 +109,7 @@ class Custom(Op):
         return as_type(args), as_type(outs), as_type(aux)
 
     def lower(self, p, ctx: LowerCtx, *inputs):
+        from ..compiler import _zero_cotangent
         from ..context import current_context
         prop = _prop(p)
         n_args = len(self.arguments(p))

@@ -858,3 +858,62 @@ class Stack(Op):
 
     def lower(self, p, ctx, *args):
         return jnp.stack(args, axis=self._axis(p, args[0].shape))
+
+
+@register("smooth_l1")
+class SmoothL1(Op):
+    """``0.5 (s x)^2`` where ``|x| < 1 / s^2``, else ``|x| - 0.5 / s^2`` (s = ``scalar``)."""
+
+    @dataclass(frozen=True)
+    class Params:
+        scalar: float = 1.0
+
+    def lower(self, p, ctx, data):
+        s2 = p.scalar * p.scalar
+        return jnp.where(jnp.abs(data) < 1.0 / s2, 0.5 * s2 * jnp.square(data),
+                         jnp.abs(data) - 0.5 / s2)
+
+
+@register("hard_sigmoid")
+class HardSigmoid(Op):
+    """``clip(alpha x + beta, 0, 1)``."""
+
+    @dataclass(frozen=True)
+    class Params:
+        alpha: float = 0.2
+        beta: float = 0.5
+
+    def lower(self, p, ctx, data):
+        return jnp.clip(p.alpha * data + p.beta, 0.0, 1.0)
+
+
+@register("moments")
+class Moments(Op):
+    """Mean and variance over ``axes`` (which must be given)."""
+
+    @dataclass(frozen=True)
+    class Params:
+        axes: Optional[Tuple[int, ...]] = None
+        keepdims: bool = False
+
+    def outputs(self, p):
+        return ("output0", "output1")
+
+    def _axes(self, p, shape):
+        if not p.axes:
+            raise ShapeError("axes is empty; pass every axis for global moments (as MXNet)")
+        return tuple(sorted(_norm_axis(a, len(shape), "axes", shape) for a in p.axes))
+
+    def infer_shape(self, p, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None, None], []
+        out = _reduced_shape(data, self._axes(p, data), p.keepdims)
+        return in_shapes, [out, out], []
+
+    def lower(self, p, ctx, data):
+        axes = self._axes(p, data.shape)
+        mean = jnp.mean(data, axis=axes, keepdims=True)
+        var = jnp.mean(jnp.square(data - mean), axis=axes, keepdims=True)
+        out = _reduced_shape(data.shape, axes, p.keepdims)
+        return mean.reshape(out), var.reshape(out)

@@ -157,8 +157,21 @@ class InstanceNorm(Op):
                 lax.stop_gradient(var.reshape(data.shape[:2])))
 
 
+class _NormWithStats(Op):
+    """data, gamma, beta in; the output, and the mean and std when ``output_mean_var``."""
+
+    def arguments(self, p):
+        return ("data", "gamma", "beta")
+
+    def outputs(self, p):
+        return ("output", "mean", "std") if p.output_mean_var else ("output",)
+
+    def num_outputs(self, p):
+        return 3
+
+
 @register("LayerNorm")
-class LayerNorm(Op):
+class LayerNorm(_NormWithStats):
     """Normalization over ``axis`` (default -1): ``(x - mean) / sqrt(var + eps) * gamma + beta``.
 
     data (..., C, ...) -> same shape; gamma, beta: (C,) with C = data.shape[axis]. With
@@ -170,15 +183,6 @@ class LayerNorm(Op):
         axis: int = -1
         eps: float = 1e-5
         output_mean_var: bool = False
-
-    def arguments(self, p):
-        return ("data", "gamma", "beta")
-
-    def outputs(self, p):
-        return ("output", "mean", "std") if p.output_mean_var else ("output",)
-
-    def num_outputs(self, p):
-        return 3
 
     def infer_shape(self, p, in_shapes):
         data = in_shapes[0]
@@ -203,7 +207,7 @@ class LayerNorm(Op):
 
 
 @register("GroupNorm")
-class GroupNorm(Op):
+class GroupNorm(_NormWithStats):
     """Normalization over groups of channels: data (N, C, ...) is split into ``num_groups``
     groups along axis 1, each normalized over its channels and spatial axes.
 
@@ -216,15 +220,6 @@ class GroupNorm(Op):
         num_groups: int = 1
         eps: float = 1e-5
         output_mean_var: bool = False
-
-    def arguments(self, p):
-        return ("data", "gamma", "beta")
-
-    def outputs(self, p):
-        return ("output", "mean", "std") if p.output_mean_var else ("output",)
-
-    def num_outputs(self, p):
-        return 3
 
     def infer_shape(self, p, in_shapes):
         data = in_shapes[0]

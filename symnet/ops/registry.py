@@ -17,7 +17,7 @@ from ..base import ParamError, Shape, ShapeError
 
 __all__ = [
     "Op", "LowerCtx", "register", "get_op", "has_op", "all_ops", "NoParams", "choice",
-    "parse_params", "param_names",
+    "parse_params", "param_names", "none_is_a_value",
 ]
 
 _REGISTRY: Dict[str, "Op"] = {}
@@ -294,6 +294,17 @@ def _convert(value: Any, typ: Any, what: str) -> Any:
             value = getattr(value, "__name__", str(value))
         return value
     return value
+
+
+def none_is_a_value(op: Op, name: str) -> bool:
+    """Whether ``name=None`` means something other than "not given" for ``op``: a parameter
+    whose default is not None (``topk(axis=None)`` flattens; its default axis is -1)."""
+    if op.open_params:
+        return False
+    for f in dataclasses.fields(op.Params):
+        if f.name == name:
+            return f.default is not dataclasses.MISSING and f.default is not None
+    return False
 
 
 def parse_params(op: Op, raw: Dict[str, Any]):

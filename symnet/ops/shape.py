@@ -544,3 +544,196 @@ class Reverse(Op):
 
     def lower(self, p, ctx, data):
         return jnp.flip(data, axis=tuple(a % data.ndim for a in p.axis))
+
+
+@register("squeeze")
+class Squeeze(Op):
+    """Drop the size-1 axes named in ``axis`` (all of them by default; (1,) stays (1,))."""
+
+    @dataclass(frozen=True)
+    class Params:
+        axis: Optional[Tuple[int, ...]] = None
+
+    def _axes(self, p, data):
+        if p.axis is None:
+            return tuple(i for i, d in enumerate(data) if d == 1)
+        axes = []
+        for a in p.axis:
+            if not -len(data) <= a < len(data):
+                raise ShapeError(f"axis={a} is out of range for data of shape {tuple(data)}")
+            if data[a % len(data)] != 1:
+                raise ShapeError(f"axis {a} of data {tuple(data)} has size "
+                                 f"{data[a % len(data)]}, not 1")
+            axes.append(a % len(data))
+        return tuple(axes)
+
+    def infer_shape(self, p, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None], []
+        axes = self._axes(p, data)
+        out = tuple(d for i, d in enumerate(data) if i not in axes)
+        return in_shapes, [out if out else (1,)], []
+
+    def lower(self, p, ctx, data):
+        axes = self._axes(p, data.shape)
+        out = jnp.squeeze(data, axes)
+        return out.reshape((1,)) if out.ndim == 0 else out
+
+
+@register("slice_like")
+class SliceLike(Op):
+    """``data`` cut (from index 0) to ``shape_like``'s size along ``axes`` (all by default)."""
+
+    @dataclass(frozen=True)
+    class Params:
+        axes: Tuple[int, ...] = ()
+
+    def arguments(self, p):
+        return ("data", "shape_like")
+
+    def _out(self, p, data, like):
+        if len(like) != len(data) and not p.axes:
+            raise ShapeError(f"shape_like {tuple(like)} and data {tuple(data)} must have the "
+                             "same number of axes when axes is empty")
+        axes = [a % len(data) for a in p.axes] if p.axes else list(range(len(data)))
+        out = list(data)
+        for a in axes:
+            if like[a] > data[a]:
+                raise ShapeError(f"shape_like {tuple(like)} is larger than data {tuple(data)} "
+                                 f"along axis {a}")
+            out[a] = like[a]
+        return tuple(out)
+
+    def infer_shape(self, p, in_shapes):
+        data, like = in_shapes
+        if data is None or like is None:
+            return in_shapes, [None], []
+        return in_shapes, [self._out(p, data, like)], []
+
+    def lower(self, p, ctx, data, shape_like):
+        out = self._out(p, data.shape, shape_like.shape)
+        return data[tuple(slice(0, d) for d in out)]
+
+
+@register("reshape_like")
+class ReshapeLike(Op):
+    """``lhs`` reshaped so that its axes ``[lhs_begin, lhs_end)`` take the sizes of ``rhs``'s
+    ``[rhs_begin, rhs_end)`` (the whole shapes by default)."""
+
+    @dataclass(frozen=True)
+    class Params:
+        lhs_begin: Optional[int] = None
+        lhs_end: Optional[int] = None
+        rhs_begin: Optional[int] = None
+        rhs_end: Optional[int] = None
+
+    def arguments(self, p):
+        return ("lhs", "rhs")
+
+    def _out(self, p, lhs, rhs):
+        lb, le = slice(p.lhs_begin, p.lhs_end).indices(len(lhs))[:2]
+        rb, re_ = slice(p.rhs_begin, p.rhs_end).indices(len(rhs))[:2]
+        out = tuple(lhs[:lb]) + tuple(rhs[rb:re_]) + tuple(lhs[le:])
+        if int(np.prod(out)) != int(np.prod(lhs)):
+            raise ShapeError(f"cannot reshape lhs {tuple(lhs)} to {out} (from rhs "
+                             f"{tuple(rhs)})")
+        return out
+
+    def infer_shape(self, p, in_shapes):
+        lhs, rhs = in_shapes
+        if lhs is None or rhs is None:
+            return in_shapes, [None], []
+        return in_shapes, [self._out(p, lhs, rhs)], []
+
+    def lower(self, p, ctx, lhs, rhs):
+        return lhs.reshape(self._out(p, lhs.shape, rhs.shape))
+
+
+class _Blocks(Op):
+    """Move ``block_size`` x ``block_size`` pixel blocks between depth and space (NCHW)."""
+
+    @dataclass(frozen=True)
+    class Params:
+        block_size: int
+
+    def infer_shape(self, p, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None], []
+        if len(data) != 4:
+            raise ShapeError(f"data must be 4-D (N, C, H, W), received {tuple(data)}")
+        if p.block_size < 1:
+            raise ShapeError(f"block_size must be positive, received {p.block_size}")
+        return in_shapes, [self.out_shape(tuple(data), p.block_size)], []
+
+
+@register("depth_to_space")
+class DepthToSpace(_Blocks):
+    """(N, C, H, W) -> (N, C / b^2, H * b, W * b), depth-column-row order."""
+
+    @staticmethod
+    def out_shape(data, b):
+        n, c, h, w = data
+        if c % (b * b):
+            raise ShapeError(f"channels {c} of data {data} do not divide by "
+                             f"block_size^2 = {b * b}")
+        return (n, c // (b * b), h * b, w * b)
+
+    def lower(self, p, ctx, data):
+        n, c, h, w = data.shape
+        b = p.block_size
+        x = data.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+        return x.reshape(n, c // (b * b), h * b, w * b)
+
+
+@register("space_to_depth")
+class SpaceToDepth(_Blocks):
+    """(N, C, H, W) -> (N, C * b^2, H / b, W / b), the inverse of depth_to_space."""
+
+    @staticmethod
+    def out_shape(data, b):
+        n, c, h, w = data
+        if h % b or w % b:
+            raise ShapeError(f"height and width of data {data} do not divide by "
+                             f"block_size {b}")
+        return (n, c * b * b, h // b, w // b)
+
+    def lower(self, p, ctx, data):
+        n, c, h, w = data.shape
+        b = p.block_size
+        x = data.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+        return x.reshape(n, c * b * b, h // b, w // b)
+
+
+@register("diag")
+class Diag(Op):
+    """The ``k``-th diagonal of axes (axis1, axis2) as the last axis; a 1-D input becomes a
+    2-D matrix with it on its ``k``-th diagonal."""
+
+    @dataclass(frozen=True)
+    class Params:
+        k: int = 0
+        axis1: int = 0
+        axis2: int = 1
+
+    def infer_shape(self, p, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None], []
+        if len(data) == 1:
+            n = data[0] + abs(p.k)
+            return in_shapes, [(n, n)], []
+        a1, a2 = p.axis1 % len(data), p.axis2 % len(data)
+        if a1 == a2:
+            raise ShapeError(f"axis1 and axis2 must differ, both are {a1}")
+        size = max(0, min(data[a1] + min(p.k, 0), data[a2] - max(p.k, 0)))
+        if size == 0:
+            raise ShapeError(f"diagonal k={p.k} is empty for data {tuple(data)}")
+        rest = tuple(d for i, d in enumerate(data) if i not in (a1, a2))
+        return in_shapes, [rest + (size,)], []
+
+    def lower(self, p, ctx, data):
+        if data.ndim == 1:
+            return jnp.diag(data, p.k)
+        return jnp.diagonal(data, p.k, p.axis1 % data.ndim, p.axis2 % data.ndim)

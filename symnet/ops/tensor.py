@@ -99,3 +99,28 @@ for _name, _camel in (("_plus_scalar", "_PlusScalar"), ("_minus_scalar", "_Minus
                       ("_div_scalar", "_DivScalar"), ("_rdiv_scalar", "_RDivScalar"),
                       ("_power_scalar", "_PowerScalar"), ("_rpower_scalar", "_RPowerScalar")):
     alias(_name, _camel)
+
+
+@register("softmax_cross_entropy")
+class SoftmaxCrossEntropy(Op):
+    """``-sum_i log softmax(data_i)[label_i]`` over the batch: data (N, C), label (N,) ->
+    (1,). Label gets no gradient."""
+
+    def arguments(self, p):
+        return ("data", "label")
+
+    def infer_shape(self, p, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None], []
+        if len(data) != 2:
+            raise ShapeError(f"data must be (N, C), received {tuple(data)}")
+        shapes = list(in_shapes)
+        if shapes[1] is not None and tuple(shapes[1]) != (data[0],):
+            raise ShapeError(f"label has shape {tuple(shapes[1])}, expected ({data[0]},)")
+        return [tuple(data), (data[0],)], [(1,)], []
+
+    def lower(self, p, ctx, data, label):
+        logp = jax.nn.log_softmax(data, axis=-1)
+        idx = jax.lax.stop_gradient(label).astype(jnp.int32)
+        return -jnp.take_along_axis(logp, idx[:, None], axis=1).sum().reshape((1,))

@@ -11,7 +11,8 @@ from ..ops.registry import all_ops, get_op, has_op
 from .json_io import load, load_json
 from .symbol import Group, Symbol, Variable, make_creator, var
 
-__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json"]
+__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "zeros", "ones", "full",
+           "arange", "maximum", "minimum", "pow", "power"]
 
 _creators: dict = {}
 
@@ -50,6 +51,34 @@ def pow(base, exp, name=None, attr=None):  # noqa: A001 - MXNet's name
 
 
 power = pow
+
+
+def _dtype_name(dtype) -> str:
+    import numpy as np
+    return "float32" if dtype is None else np.dtype(dtype).name
+
+
+def zeros(shape, dtype=None, **kwargs) -> Symbol:
+    """Zeros of ``shape`` (operator ``_zeros``)."""
+    return _creator("_zeros")(shape=shape, dtype=_dtype_name(dtype), **kwargs)
+
+
+def ones(shape, dtype=None, **kwargs) -> Symbol:
+    """Ones of ``shape`` (operator ``_ones``)."""
+    return _creator("_ones")(shape=shape, dtype=_dtype_name(dtype), **kwargs)
+
+
+def full(shape, val, dtype=None, **kwargs) -> Symbol:
+    """``val`` everywhere in ``shape`` (operator ``_full``)."""
+    return _creator("_full")(shape=shape, value=float(val), dtype=_dtype_name(dtype), **kwargs)
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None,
+           dtype=None) -> Symbol:
+    """``start, start + step, ...`` below ``stop`` (operator ``_arange``; MXNet's attrs)."""
+    return _creator("_arange")(start=start, stop="None" if stop is None else stop, step=step,
+                               repeat=repeat, infer_range=infer_range, name=name,
+                               dtype=_dtype_name(dtype))
 
 
 def __getattr__(name: str):

@@ -9,7 +9,7 @@ import numpy as np
 from .. import attribute
 from .. import name as _name
 from ..base import GraphError, ParamError, SymnetError, user_site
-from ..ops.registry import Op, attr_str, get_op, parse_params
+from ..ops.registry import Op, attr_str, get_op, none_is_a_value, parse_params
 
 #: MXNet's dtype flags as stored in ``__dtype__``.
 DTYPE_FLAGS = {"float32": 0, "float64": 1, "float16": 2, "uint8": 3, "int32": 4, "int8": 5,
@@ -486,7 +486,8 @@ def _create(op: Op, hint: str, args: Sequence[Any], kwargs: Dict[str, Any]) -> S
             raise TypeError(f"{op.name}: positional inputs must be Symbols, received "
                             f"{type(a).__name__} {a!r}; pass parameters by keyword")
     sym_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, Symbol)}
-    raw = {k: v for k, v in kwargs.items() if not isinstance(v, Symbol) and v is not None}
+    raw = {k: v for k, v in kwargs.items() if not isinstance(v, Symbol)
+           and (v is not None or none_is_a_value(op, k))}
     if op.variadic and op.variadic not in raw:
         raw[op.variadic] = len(flat_args)
     label = f"{op.name} '{name}'" if name else op.name
