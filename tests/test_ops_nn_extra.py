@@ -56,7 +56,9 @@ def _run(op, p, is_train, args, aux, key=None):
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_golden(case):
-    """Names, shape inference, forward, input gradients and aux updates match MXNet 1.9.1."""
+    """Names, shape inference and the lowering's outputs, aux states and gradients (their count
+    and shapes, traced abstractly: nothing compiles) match MXNet 1.9.1. The numbers of every
+    case are compared through the executor, the path users take, in test_op_goldens.py."""
     cid = case["id"]
     op = get_op(case["op"])
     kwargs = dict(case["kwargs"])
@@ -95,7 +97,6 @@ def test_golden(case):
         outs, new_aux = _run(op, p, is_train, xs, aux)
         return outs, new_aux
 
-    @jax.jit
     def fwd_bwd(xs, heads):
         (outs, new_aux), vjp = jax.vjp(fwd, *xs)
         cot = [heads[i] if i < len(heads) else jnp.zeros_like(o) for i, o in enumerate(outs)]
@@ -104,26 +105,19 @@ def test_golden(case):
     n_vis = len(case["outputs"])
     head_vals = _get(cid, "head_grad")
     heads = [jnp.asarray(head_vals[str(i)]) for i in range(n_vis)]
-    outs, new_aux, grads = fwd_bwd(args, heads)
+    outs, new_aux, grads = jax.eval_shape(fwd_bwd, args, heads)
     assert len(outs) == op.num_outputs(p)
     for got, want_shape in zip(outs, out_shapes):
         assert tuple(got.shape) == tuple(want_shape)
-    expected = _get(cid, "out")
-    rtol, atol = case.get("rtol", 1e-4), case.get("atol", 1e-5)
     for i in range(n_vis):
-        np.testing.assert_allclose(np.asarray(outs[i]), expected[str(i)], rtol=rtol,
-                                   atol=atol, err_msg=f"{cid} output {i}")
+        assert tuple(outs[i].shape) == _get(cid, "out")[str(i)].shape, f"{cid} output {i}"
     for a, got in zip(case["aux_states"], new_aux):
-        np.testing.assert_allclose(np.asarray(got), _get(cid, "aux_after")[a], rtol=1e-4,
-                                   atol=1e-6, err_msg=f"{cid} aux {a}")
-    if not case["grad"]:
-        return
-    want = _get(cid, "grad")
-    for a, g in zip(case["arguments"], grads):
-        if a in case["grad_skip"]:
-            continue
-        np.testing.assert_allclose(np.asarray(g), want[a], rtol=case.get("rtol", 1e-3),
-                                   atol=case.get("atol", 1e-4), err_msg=f"{cid} grad {a}")
+        assert tuple(got.shape) == _get(cid, "aux_after")[a].shape, f"{cid} aux {a}"
+    if case["grad"]:
+        want = _get(cid, "grad")
+        for a, g in zip(case["arguments"], grads):
+            if a not in case["grad_skip"]:
+                assert tuple(g.shape) == want[a].shape, f"{cid} grad {a}"
 
 
 # ---- numerical gradients (float64) ------------------------------------------------------------
