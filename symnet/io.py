@@ -20,8 +20,8 @@ import numpy as np
 from .base import FormatError, ParamError, ShapeError, SymnetError
 from .ndarray import NDArray, array
 
-__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "MNISTIter", "ResizeIter",
-           "PrefetchingIter"]
+__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "MNISTIter", "CSVIter",
+           "ResizeIter", "PrefetchingIter"]
 
 _LAST_BATCH_MODES = ("pad", "discard", "roll_over")
 
@@ -577,6 +577,102 @@ class MNISTIter(DataIter):
         idx = np.arange(first * self.batch_size, self.num_batches * self.batch_size,
                         dtype=np.int32).reshape(count, self.batch_size)
         return idx, np.zeros((count,), np.int32)
+
+
+class CSVIter(DataIter):
+    """MXNet's CSVIter: rows of comma-separated numbers, each reshaped to ``data_shape``.
+
+    Labels come from ``label_csv`` (rows of ``label_shape``; (1,) gives (batch,) labels) or
+    are zeros. With ``round_batch`` (the default) the last batch of an epoch is completed with
+    rows from the beginning, its ``pad`` says how many, and the next epoch starts after them
+    (MXNet's cursor). Without it the last batch's missing rows repeat the previous batch's, and
+    ``pad`` counts them. Names are MXNet's ``data`` and ``softmax_label``.
+    """
+
+    def __init__(self, data_csv: str, data_shape: Sequence[int], label_csv: Optional[str] = None,
+                 label_shape: Sequence[int] = (1,), batch_size: int = 1,
+                 round_batch: bool = True, dtype: Any = None, **kwargs: Any):
+        if isinstance(batch_size, bool) or int(batch_size) <= 0:
+            raise ParamError(f"CSVIter: batch_size must be a positive integer, got "
+                             f"{batch_size!r}.")
+        super().__init__(int(batch_size))
+        dtype = np.dtype(dtype or np.float32)
+        self._data = self._read(data_csv, tuple(data_shape), dtype, "data_csv")
+        n = self._data.shape[0]
+        label_shape = tuple(label_shape)
+        if label_csv is None:
+            self._label = np.zeros((n,) + label_shape, np.float32)
+        else:
+            self._label = self._read(label_csv, label_shape, np.dtype(np.float32), "label_csv")
+            if self._label.shape[0] != n:
+                raise ShapeError(f"CSVIter: {label_csv} has {self._label.shape[0]} rows but "
+                                 f"{data_csv} has {n}")
+        if label_shape == (1,):
+            self._label = self._label.reshape(n)
+        self.num_data = n
+        self.round_batch = bool(round_batch)
+        self.provide_data = [DataDesc("data", (self.batch_size,) + tuple(data_shape),
+                                      dtype.type)]
+        self.provide_label = [DataDesc("softmax_label",
+                                       (self.batch_size,) + self._label.shape[1:], np.float32)]
+        self._start = 0      # where the next epoch begins (after rows a wrapped batch used)
+        self._pos = 0
+        self._rows = None    # row indices of the current batch
+        self._pad = 0
+        self._done = False
+
+    @staticmethod
+    def _read(path: str, shape: Tuple[int, ...], dtype: np.dtype, what: str) -> np.ndarray:
+        rows = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+        size = int(np.prod(shape))
+        if rows.shape[1] != size:
+            raise ShapeError(f"CSVIter: {what} {path!r} has {rows.shape[1]} values per row, but "
+                             f"shape {shape} needs {size}")
+        return rows.reshape((rows.shape[0],) + shape).astype(dtype)
+
+    def reset(self) -> None:
+        """Start the next epoch (after the rows a wrapped last batch took, as MXNet)."""
+        self._pos, self._rows, self._done = self._start, None, False
+
+    def iter_next(self) -> bool:
+        """Advance one batch; False at the end of the epoch."""
+        n, b = self.num_data, self.batch_size
+        if self._done:
+            return False
+        if self._pos >= n:  # ended on a full batch: the next epoch starts at row 0
+            self._start = 0
+            return False
+        left = n - self._pos
+        rows = np.arange(self._pos, self._pos + min(left, b))
+        self._pad = b - len(rows)
+        if self._pad:
+            if self.round_batch:
+                rows = np.concatenate([rows, np.arange(self._pad) % n])
+                self._start = self._pad % n
+            else:  # MXNet's buffer keeps the previous batch's rows in the missing places
+                prev = self._rows if self._rows is not None else np.full(b, -1)
+                rows = np.concatenate([rows, prev[len(rows):]])
+                self._start = 0
+            self._done = True
+        self._rows = rows
+        self._pos += b
+        return True
+
+    def _take(self, arr: np.ndarray) -> NDArray:
+        rows = self._rows
+        out = arr[np.maximum(rows, 0)]
+        if (rows < 0).any():  # no previous batch to repeat: zeros
+            out[rows < 0] = 0
+        return array(out)
+
+    def getdata(self) -> List[NDArray]:
+        return [self._take(self._data)]
+
+    def getlabel(self) -> List[NDArray]:
+        return [self._take(self._label)]
+
+    def getpad(self) -> int:
+        return self._pad
 
 
 # ---------------------------------------------------------------------- wrappers

@@ -273,3 +273,45 @@ def test_mnistiter_epoch_indices_and_errors():
         mx.io.MNISTIter(image=IMG, label=LAB, num_parts=2, part_index=2)
     with pytest.raises(FileNotFoundError):
         mx.io.MNISTIter(image=IMG + ".missing", label=LAB)
+
+
+with open(os.path.join(FIX, "csviter.json")) as _fh:
+    CSV_CASES = json.load(_fh)["cases"]
+
+
+@pytest.mark.parametrize("case", CSV_CASES, ids=[
+    f"n{c['n']}_b{c['batch_size']}_{'round' if c['round_batch'] else 'plain'}"
+    f"_{'nolabel' if c['label_shape'] is None else 'label'}" for c in CSV_CASES])
+def test_csviter_matches_mxnet(case, tmp_path):
+    """Batches, pads and the cursor across 3 epochs (round_batch's wrap) equal MXNet's."""
+    n, dshape, lshape = case["n"], tuple(case["data_shape"]), case["label_shape"]
+    size = int(np.prod(dshape))
+    dpath, lpath = tmp_path / "d.csv", tmp_path / "l.csv"
+    np.savetxt(dpath, 10 * np.arange(n)[:, None] + np.arange(size), delimiter=",")
+    kw = {}
+    if lshape is not None:
+        np.savetxt(lpath, np.arange(n)[:, None] + np.zeros((1, int(np.prod(lshape)))),
+                   delimiter=",")
+        kw = {"label_csv": str(lpath), "label_shape": tuple(lshape)}
+    it = mx.io.CSVIter(data_csv=str(dpath), data_shape=dshape, batch_size=case["batch_size"],
+                       round_batch=case["round_batch"], **kw)
+    assert _descs(it.provide_data) == case["provide_data"]
+    assert _descs(it.provide_label) == case["provide_label"]
+    assert _run(it, 3) == case["epochs"]
+
+
+def test_csviter_trains_and_rejects_bad_rows(tmp_path):
+    rng = np.random.RandomState(0)
+    x = rng.rand(40, 4).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(np.float32)
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    np.savetxt(tmp_path / "y.csv", y, delimiter=",")
+    it = mx.io.CSVIter(data_csv=str(tmp_path / "x.csv"), data_shape=(4,),
+                       label_csv=str(tmp_path / "y.csv"), batch_size=8)
+    net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=2),
+                               name="softmax")
+    mod = mx.mod.Module(net)
+    mod.fit(it, num_epoch=2, optimizer_params={"learning_rate": 0.1})
+    assert 0.0 <= mod.score(it, "acc")[0][1] <= 1.0
+    with pytest.raises(mx.base.ShapeError, match="has 4 values per row, but shape"):
+        mx.io.CSVIter(data_csv=str(tmp_path / "x.csv"), data_shape=(3,), batch_size=2)

@@ -11,11 +11,13 @@ Writes
     tests/fixtures/params/manifest.json per file: list or dict, names, dtypes, shapes
     tests/fixtures/io/ndarrayiter.json  NDArrayIter batch sequences over a grid of cases
     tests/fixtures/io/mnistiter.json    MNISTIter facts on the embedded MNIST subset
+    tests/fixtures/io/csviter.json      CSVIter batch sequences (``--csv`` writes only this)
 """
 from __future__ import annotations
 
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -235,11 +237,41 @@ def _mnist_fixtures() -> dict:
     return out
 
 
+def _csv_fixtures() -> list:
+    """CSVIter over files of n rows (data row i: 10*i + column; label row i: i), 3 epochs."""
+    import tempfile
+    cases = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, b, rb, dshape, lshape in [(10, 4, True, (2,), (1,)), (10, 4, False, (2,), (1,)),
+                                         (7, 3, True, (1, 3), (2,)), (7, 7, True, (3,), (1,)),
+                                         (5, 2, False, (2,), None), (3, 4, True, (2,), (1,))]:
+            size = int(np.prod(dshape))
+            dpath, lpath = os.path.join(tmp, "d.csv"), os.path.join(tmp, "l.csv")
+            np.savetxt(dpath, 10 * np.arange(n)[:, None] + np.arange(size), delimiter=",")
+            if lshape is not None:
+                lsize = int(np.prod(lshape))
+                np.savetxt(lpath, np.arange(n)[:, None] + np.zeros((1, lsize)), delimiter=",")
+            kw = {} if lshape is None else {"label_csv": lpath, "label_shape": lshape}
+            it = mx.io.CSVIter(data_csv=dpath, data_shape=dshape, batch_size=b, round_batch=rb,
+                               **kw)
+            cases.append({"n": n, "batch_size": b, "round_batch": rb, "data_shape": dshape,
+                          "label_shape": lshape, "provide_data": _descs(it.provide_data),
+                          "provide_label": _descs(it.provide_label),
+                          "epochs": _run_iter(it, 3)})
+    return cases
+
+
 def main() -> None:
+    if "--csv" in sys.argv:  # only the CSVIter fixture
+        with open(os.path.join(IO_DIR, "csviter.json"), "w") as fh:
+            json.dump({"cases": _csv_fixtures()}, fh, indent=1)
+        return
     _params_fixtures()
     os.makedirs(IO_DIR, exist_ok=True)
     with open(os.path.join(IO_DIR, "ndarrayiter.json"), "w") as fh:
         json.dump({"cases": _iter_fixtures()}, fh, separators=(",", ":"))
+    with open(os.path.join(IO_DIR, "csviter.json"), "w") as fh:
+        json.dump({"cases": _csv_fixtures()}, fh, indent=1)
     mnist = _mnist_fixtures()
     if mnist:
         with open(os.path.join(IO_DIR, "mnistiter.json"), "w") as fh:
