@@ -422,3 +422,17 @@ def test_creation_symbols_write_mxnet_json():
     np.testing.assert_array_equal(out, [1, 1, 3, 3, 5, 5])
     with pytest.raises(ShapeError, match="unknown"):
         mx.sym.zeros((0, 3)).infer_shape()
+
+
+def test_roipooling_doc_example_and_errors():
+    """MXNet's documented example (scale 1.0 and 0.7) and the rois shape check."""
+    op = get_op("ROIPooling")
+    x = jnp.arange(48, dtype=jnp.float32).reshape(1, 1, 8, 6)
+    roi = jnp.asarray([[0, 0, 0, 4, 4]], jnp.float32)
+    ctx = LowerCtx(False, None, "op")
+    for scale, want in ((1.0, [14, 16, 26, 28]), (0.7, [7, 9, 19, 21])):
+        p = parse_params(op, {"pooled_size": (2, 2), "spatial_scale": scale})
+        np.testing.assert_array_equal(np.asarray(op.lower(p, ctx, x, roi)).ravel(), want)
+    p = parse_params(op, {"pooled_size": (2, 2), "spatial_scale": 1.0})
+    with pytest.raises(ShapeError, match=r"rois must be \(R, 5\)"):
+        op.infer_shape(p, [(1, 1, 8, 6), (3, 4)])

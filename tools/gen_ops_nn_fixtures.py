@@ -333,6 +333,25 @@ case("hard_sigmoid", "hard_sigmoid", {}, {"data": (3, 4)},
 case("hard_sigmoid_params", "hard_sigmoid", {"alpha": 0.5, "beta": 0.1}, {"data": (3, 4)})
 
 
+def _rois(rng, shape):
+    """[batch_index, x1, y1, x2, y2] in image coordinates (2x the 9x8 feature map), some
+    running past the border; one degenerate box."""
+    rows = []
+    for i in range(shape[0]):
+        x1, y1 = rng.uniform(-2, 14), rng.uniform(-2, 12)
+        rows.append([i % 2, x1, y1, x1 + rng.uniform(0, 10), y1 + rng.uniform(0, 9)])
+    rows[-1][3], rows[-1][4] = rows[-1][1], rows[-1][2]
+    return np.array(rows, np.float64)
+
+
+case("ROIPooling", "ROIPooling", {"pooled_size": (2, 3), "spatial_scale": 0.5},
+     {"data": (2, 3, 8, 9), "rois": (5, 5)}, values={"rois": _rois}, grad_skip=["rois"])
+case("ROIPooling_full_scale", "ROIPooling", {"pooled_size": (3, 3), "spatial_scale": 1.0},
+     {"data": (1, 2, 6, 7), "rois": (3, 5)},
+     values={"rois": _fixed([[0, 0, 0, 4, 4], [0, 1, 2, 6, 5], [0, 3, 1, 3, 4]])},
+     grad_skip=["rois"])
+
+
 def _jsonable(v):
     if isinstance(v, tuple):
         return [_jsonable(x) for x in v]
