@@ -80,9 +80,11 @@ class Monitor:
         self.stat_helper = _Collector(self)
 
     def install(self, exe: Any) -> None:
-        """Install on an executor (``Executor``, or what ``Module.install_monitor`` passes)."""
+        """Install on an executor (``Executor``, or what ``Module.install_monitor`` passes).
+        Installing on the same one again (``fit`` twice with one monitor) changes nothing."""
         exe.set_monitor_callback(self.stat_helper, self.monitor_all)
-        self.exes.append(exe)
+        if not any(e is exe for e in self.exes):
+            self.exes.append(exe)
 
     def tic(self) -> None:
         """Start collecting for this batch if it is an ``interval``-th one (before forward)."""

@@ -116,20 +116,22 @@ def test_monitor_on_executor_and_module_forward():
     np.testing.assert_allclose(got["act_output"], exe.outputs[0].asnumpy().max(), rtol=1e-5)
     # an inactive batch reports nothing; interval 2 skips every other batch
     assert mon.toc() == []
-    mon2 = mx.mon.Monitor(2, pattern=".*output")
+    mon2 = mx.mon.Monitor(2, pattern=".*output|fc_bias")
+    mon2.install(exe)
     mon2.install(exe)
     seen = []
     for _ in range(4):
         mon2.tic()
         exe.forward()
         seen.append(len(mon2.toc()))
-    assert seen == [2, 0, 2, 0]
+    assert seen == [3, 0, 3, 0]  # two outputs and fc_bias, once each
     # default statistic: norm(x) / sqrt(size)
     mod = mx.mod.Module(net, label_names=None)
     mod.bind(data_shapes=[("data", (2, 4))], for_training=False)
     mod.init_params(arg_params={n: exe.arg_dict[n] for n in ("fc_weight", "fc_bias")})
     mon3 = mx.mon.Monitor(1, pattern="act_output")
     mod.install_monitor(mon3)
+    mod.install_monitor(mon3)  # again, as a second fit(monitor=...) does: no duplicates
     mon3.tic()
     mod.forward(mx.io.DataBatch([exe.arg_dict["data"]]))
     (step, name, text), = mon3.toc()
